@@ -1,0 +1,54 @@
+import {Flags} from '@oclif/core'
+import {stringify} from 'yaml'
+
+import {TtaCommand} from '../base-command.js'
+import {composeView} from '../compose/view.js'
+import {writeJson} from '../ui/output.js'
+import {loadWorkspaceProject, MODES} from '../workspace/project.js'
+
+export default class Config extends TtaCommand {
+  static override summary = 'Print the resolved compose model (interpolated, merged, validated).'
+
+  static override description =
+    'Loads the bundled compose files for a mode (plus composeFiles from tta.config.yaml), or the files given with -f, ' +
+    'exactly as Docker Compose v2 would, and prints the result in Compose\'s own shape. Errors name file:line:column ' +
+    'and the key, and exit with code 2.'
+
+  static override examples = [
+    '<%= config.bin %> config',
+    '<%= config.bin %> config --mode full --format json',
+    '<%= config.bin %> config -f docker-compose.yml -f override.yml',
+    '<%= config.bin %> config --services',
+  ]
+
+  static override flags = {
+    mode: Flags.string({description: 'which bundled files to load', options: [...MODES], default: 'dev'}),
+    file: Flags.string({char: 'f', description: 'compose file to load instead of the bundled ones (repeatable)', multiple: true}),
+    format: Flags.string({description: 'output format', options: ['yaml', 'json'], default: 'yaml'}),
+    services: Flags.boolean({description: 'print only the service names'}),
+    profile: Flags.string({description: 'enable a compose profile (repeatable)', multiple: true}),
+    'no-hot-reload': Flags.boolean({description: 'leave out the hot-reload overlay (modes dev and full)'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Config)
+    const workspace = this.openWorkspace(flags)
+    const loaded = loadWorkspaceProject({
+      workspace,
+      cwd: process.cwd(),
+      mode: flags.mode as (typeof MODES)[number],
+      hotReload: !flags['no-hot-reload'],
+      files: flags.file,
+      projectName: flags['project-name'],
+      profiles: flags.profile,
+    })
+    for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`)
+    if (flags.services) {
+      process.stdout.write(Object.keys(loaded.project.services).sort().join('\n') + '\n')
+      return
+    }
+    const view = composeView(loaded.project)
+    if (flags.format === 'json') writeJson(view)
+    else process.stdout.write(stringify(view, {lineWidth: 0}))
+  }
+}

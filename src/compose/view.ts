@@ -1,0 +1,27 @@
+import type {Project, Service} from './model.js'
+
+type ServiceView = Omit<Service, 'name'>
+
+/**
+ * The model in the shape `docker compose config` prints: the internal `name` of each service
+ * dropped and map keys sorted, as Compose does.
+ */
+export function composeView(project: Project): Record<string, unknown> {
+  const services: Record<string, ServiceView> = {}
+  for (const name of Object.keys(project.services).sort()) {
+    const {name: _name, ...rest} = project.services[name] as Service
+    services[name] = sortKeys(rest) as ServiceView
+  }
+  // Compose leaves out empty top-level sections; keys in its alphabetical order.
+  const view: Record<string, unknown> = {name: project.name}
+  if (Object.keys(project.networks).length > 0) view.networks = sortKeys(project.networks)
+  view.services = services
+  if (project.configs && Object.keys(project.configs).length > 0) view.configs = sortKeys(project.configs)
+  if (project.secrets && Object.keys(project.secrets).length > 0) view.secrets = sortKeys(project.secrets)
+  if (Object.keys(project.volumes).length > 0) view.volumes = sortKeys(project.volumes)
+  return view
+}
+
+function sortKeys<T extends object>(record: T): T {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T
+}

@@ -1,0 +1,99 @@
+import {existsSync} from 'node:fs'
+import {isAbsolute, join, resolve} from 'node:path'
+import {isMap, isScalar, isSeq, type Node, type Pair} from 'yaml'
+
+import {InputError, InputErrors} from '../errors.js'
+import {readSourceDocument, type SourceDocument} from './yaml-source.js'
+
+export const WORKSPACE_CONFIG_FILE = 'tta.config.yaml'
+
+/** The optional `tta.config.yaml` at the workspace root, validated. */
+export interface WorkspaceConfig {
+  /** Absolute path of the file it came from, when there is one. */
+  file?: string
+  projectName?: string
+  /** Image name -> image name, applied before anything is created (mirrors, stand-ins). */
+  images: Record<string, string>
+  /** Extra compose overlays, absolute, merged after the bundled files. */
+  composeFiles: string[]
+}
+
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
+
+/** Reads `<dir>/tta.config.yaml` if present. Throws InputError(s) naming file:line and the key. */
+export function loadWorkspaceConfig(dir: string): WorkspaceConfig {
+  const file = join(dir, WORKSPACE_CONFIG_FILE)
+  if (!existsSync(file)) return {images: {}, composeFiles: []}
+  const src = readSourceDocument(file)
+  const errors: InputError[] = []
+  const config: WorkspaceConfig = {file, images: {}, composeFiles: []}
+  const root = src.doc.contents
+  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return config
+  if (!isMap(root)) {
+    throw new InputError('must be a mapping of settings (images, composeFiles, projectName)', src.position(root))
+  }
+  for (const pair of root.items as Pair<Node, Node>[]) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : ''
+    switch (key) {
+      case 'projectName': {
+        const value = scalarString(src, pair.value, key, errors)
+        if (value === undefined) break
+        if (PROJECT_NAME.test(value)) config.projectName = value
+        else
+          errors.push(
+            new InputError(
+              'must be lowercase letters, digits, "-" or "_", starting with a letter or digit',
+              src.position(pair.value),
+              key,
+            ),
+          )
+        break
+      }
+      case 'images': {
+        if (!isMap(pair.value)) {
+          errors.push(new InputError('must be a mapping of image name to image name', src.position(pair.value ?? pair.key), key))
+          break
+        }
+        for (const entry of pair.value.items as Pair<Node, Node>[]) {
+          const from = isScalar(entry.key) ? String(entry.key.value) : ''
+          const to = scalarString(src, entry.value, `images.${from}`, errors)
+          if (to !== undefined) config.images[from] = to
+        }
+        break
+      }
+      case 'composeFiles': {
+        if (!isSeq(pair.value)) {
+          errors.push(new InputError('must be a list of compose file paths', src.position(pair.value ?? pair.key), key))
+          break
+        }
+        pair.value.items.forEach((item, i) => {
+          const path = scalarString(src, item as Node, `composeFiles[${i}]`, errors)
+          if (path === undefined) return
+          const abs = isAbsolute(path) ? path : resolve(dir, path)
+          if (existsSync(abs)) config.composeFiles.push(abs)
+          else errors.push(new InputError(`file not found: ${abs}`, src.position(item as Node), `composeFiles[${i}]`))
+        })
+        break
+      }
+      default:
+        errors.push(
+          new InputError(
+            `unknown key "${key}" (supported: projectName, images, composeFiles)`,
+            src.position(pair.key),
+            key,
+          ),
+        )
+    }
+  }
+  if (errors.length === 1) throw errors[0]
+  if (errors.length > 1) throw new InputErrors(errors)
+  return config
+}
+
+function scalarString(src: SourceDocument, node: Node | null | undefined, keyPath: string, errors: InputError[]): string | undefined {
+  if (isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number') && String(node.value) !== '') {
+    return String(node.value)
+  }
+  errors.push(new InputError('must be a non-empty string', src.position(node), keyPath))
+  return undefined
+}

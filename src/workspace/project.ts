@@ -1,0 +1,60 @@
+import {isAbsolute, join, resolve} from 'node:path'
+import {existsSync} from 'node:fs'
+
+import {loadProject} from '../compose/load.js'
+import type {LoadedProject} from '../compose/model.js'
+import {ExitCode, TtaError} from '../errors.js'
+import {bundledComposeDir} from '../paths.js'
+import type {Workspace} from './workspace.js'
+
+export const MODES = ['dev', 'monitoring', 'full'] as const
+export type Mode = (typeof MODES)[number]
+
+export const DEFAULT_PROJECT_NAME = 'tta'
+
+/** The bundled compose files a mode loads, in merge order. */
+export function bundledFilesFor(mode: Mode, options: {hotReload?: boolean} = {}): string[] {
+  const hotReload = options.hotReload ?? true
+  const core = ['docker-compose.yml', ...(hotReload ? ['docker-compose.hotreload.yml'] : [])]
+  const names = mode === 'dev' ? core : mode === 'monitoring' ? ['docker-compose.monitoring.yml'] : [...core, 'docker-compose.monitoring.yml']
+  return names.map((name) => join(bundledComposeDir, name))
+}
+
+export interface ProjectRequest {
+  workspace: Workspace
+  cwd: string
+  mode?: Mode
+  hotReload?: boolean
+  /** Explicit compose files (`-f`); replace the bundled ones and the config's composeFiles. */
+  files?: string[]
+  projectName?: string
+  profiles?: string[]
+  environment?: NodeJS.ProcessEnv
+}
+
+export function projectNameFor(request: Pick<ProjectRequest, 'projectName' | 'workspace' | 'environment'>): string {
+  return request.projectName ?? request.workspace.config.projectName ?? DEFAULT_PROJECT_NAME
+}
+
+/** Loads the compose model the way every command sees it. Throws InputError(s) on bad input. */
+export function loadWorkspaceProject(request: ProjectRequest): LoadedProject {
+  const {workspace} = request
+  let files: string[]
+  if (request.files && request.files.length > 0) {
+    files = request.files.map((file) => (isAbsolute(file) ? file : resolve(request.cwd, file)))
+    for (const file of files) {
+      if (!existsSync(file)) throw new TtaError(`compose file not found: ${file}`, ExitCode.badInput)
+    }
+  } else {
+    files = [...bundledFilesFor(request.mode ?? 'dev', {hotReload: request.hotReload}), ...workspace.config.composeFiles]
+  }
+  const environment: Record<string, string | undefined> = {...(request.environment ?? process.env)}
+  environment.TTA_WORKSPACE ??= workspace.root
+  return loadProject({
+    files,
+    projectName: projectNameFor(request),
+    environment,
+    envFiles: existsSync(workspace.envFile) ? [workspace.envFile] : [],
+    profiles: request.profiles,
+  })
+}
