@@ -1,0 +1,202 @@
+/**
+ * A position-carrying tree of one YAML document. The loader works on these nodes (not plain JS
+ * values) so that every error, even after overlays are merged, can name the file, line and column
+ * of the value that caused it.
+ */
+import {Alias, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar} from 'yaml'
+import type {Node as YamlNode} from 'yaml'
+
+import {InputError, InputErrors, type SourcePosition} from '../errors.js'
+
+export type Pos = SourcePosition
+
+/** Compose's merge-control tags. */
+export type MergeTag = '!reset' | '!override'
+
+interface NodeBase {
+  pos: Pos
+  tag?: MergeTag
+}
+
+export interface MapEntry {
+  key: string
+  keyPos: Pos
+  value: PNode
+}
+
+export interface PMap extends NodeBase {
+  kind: 'map'
+  entries: Map<string, MapEntry>
+}
+
+export interface PSeq extends NodeBase {
+  kind: 'seq'
+  items: PNode[]
+}
+
+export type ScalarValue = string | number | boolean | null
+
+export interface PScalar extends NodeBase {
+  kind: 'scalar'
+  value: ScalarValue
+}
+
+export type PNode = PMap | PSeq | PScalar
+
+export function mapNode(pos: Pos, entries: MapEntry[] = [], tag?: MergeTag): PMap {
+  const m: PMap = {kind: 'map', pos, entries: new Map()}
+  for (const e of entries) m.entries.set(e.key, e)
+  if (tag) m.tag = tag
+  return m
+}
+
+export function seqNode(pos: Pos, items: PNode[] = []): PSeq {
+  return {kind: 'seq', pos, items}
+}
+
+export function scalarNode(pos: Pos, value: ScalarValue): PScalar {
+  return {kind: 'scalar', pos, value}
+}
+
+/** Deep copy, so that merging never mutates a node shared through a YAML alias. */
+export function cloneNode<T extends PNode>(n: T): T {
+  if (n.kind === 'scalar') return {...n}
+  if (n.kind === 'seq') return {...n, items: n.items.map((i) => cloneNode(i))}
+  const entries = new Map<string, MapEntry>()
+  for (const [k, e] of n.entries) entries.set(k, {...e, value: cloneNode(e.value)})
+  return {...n, entries}
+}
+
+/** Plain JS value of a node (positions dropped). */
+export function toPlain(n: PNode): unknown {
+  if (n.kind === 'scalar') return n.value
+  if (n.kind === 'seq') return n.items.map((i) => toPlain(i))
+  const o: Record<string, unknown> = {}
+  for (const [k, e] of n.entries) o[k] = toPlain(e.value)
+  return o
+}
+
+export function describeKind(n: PNode): string {
+  if (n.kind === 'map') return 'a mapping'
+  if (n.kind === 'seq') return 'a sequence'
+  if (n.value === null) return 'null'
+  return `a ${typeof n.value}`
+}
+
+/** Strip the yaml library's " at line X, column Y:" tail and code excerpt from its messages. */
+function shortYamlMessage(message: string): string {
+  const first = message.split('\n')[0] ?? message
+  return first.replace(/ at line \d+, column \d+:?$/, '')
+}
+
+/**
+ * Parse one YAML file into a PNode tree. Anchors/aliases are resolved, merge keys (`<<`) are
+ * applied as YAML 1.1 defines them (explicit keys win, earlier merge sources win over later),
+ * duplicate keys are errors. Returns null for an empty document.
+ */
+export function parseYamlFile(text: string, file: string): PNode | null {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter, uniqueKeys: true, prettyErrors: true})
+  const posAt = (offset: number): Pos => {
+    const lp = lineCounter.linePos(offset)
+    return {file, line: lp.line, column: lp.col}
+  }
+  if (doc.errors.length > 0) {
+    throw new InputErrors(
+      doc.errors.map((e) => {
+      const lp = e.linePos?.[0]
+      const pos = lp ? {file, line: lp.line, column: lp.col} : posAt(e.pos[0])
+      const detail = e.code === 'DUPLICATE_KEY' ? 'duplicate key' : shortYamlMessage(e.message)
+      return new InputError(detail, pos)
+      }),
+    )
+  }
+
+  const errors: InputError[] = []
+  const memo = new Map<YamlNode, PNode>()
+  const resolving = new Set<YamlNode>()
+
+  const tagOf = (n: YamlNode): MergeTag | undefined =>
+    n.tag === '!reset' || n.tag === '!override' ? n.tag : undefined
+
+  const convert = (node: YamlNode | null | undefined, fallback: Pos): PNode => {
+    if (node === null || node === undefined) return scalarNode(fallback, null)
+    if (isAlias(node)) {
+      const target = (node as Alias).resolve(doc)
+      if (!target) {
+        errors.push(new InputError(`unknown anchor "${(node as Alias).source}"`, posAt(node.range?.[0] ?? 0)))
+        return scalarNode(fallback, null)
+      }
+      // An alias is a reference to the anchored value; each use gets its own copy.
+      return cloneNode(convert(target, fallback))
+    }
+    const cached = memo.get(node)
+    if (cached) return cached
+    if (resolving.has(node)) {
+      errors.push(new InputError('recursive alias', posAt(node.range?.[0] ?? 0)))
+      return scalarNode(fallback, null)
+    }
+    resolving.add(node)
+    const pos = node.range ? posAt(node.range[0]) : fallback
+    let out: PNode
+    if (isMap(node)) {
+      const explicit: MapEntry[] = []
+      const merged: MapEntry[] = []
+      for (const pair of node.items) {
+        const k = pair.key as YamlNode | null
+        const keyPos = k?.range ? posAt(k.range[0]) : pos
+        const keyScalar = k && isScalar(k) ? (k as Scalar) : null
+        if (keyScalar && keyScalar.value === '<<' && keyScalar.type === Scalar.PLAIN) {
+          const v = pair.value as YamlNode | null
+          const sources = v && isSeq(v) ? v.items.map((i) => convert(i as YamlNode, keyPos)) : [convert(v, keyPos)]
+          for (const src of sources) {
+            if (src.kind !== 'map') {
+              errors.push(new InputError('merge key "<<" needs a mapping or an alias to one', src.pos))
+              continue
+            }
+            for (const e of src.entries.values()) if (!merged.some((m) => m.key === e.key)) merged.push(e)
+          }
+          continue
+        }
+        if (!keyScalar || keyScalar.value === null || typeof keyScalar.value === 'object') {
+          errors.push(new InputError('mapping keys must be scalars', keyPos))
+          continue
+        }
+        explicit.push({key: String(keyScalar.value), keyPos, value: convert(pair.value as YamlNode, keyPos)})
+      }
+      const m = mapNode(pos, [], tagOf(node))
+      for (const e of explicit) m.entries.set(e.key, e)
+      for (const e of merged) if (!m.entries.has(e.key)) m.entries.set(e.key, {...e, value: cloneNode(e.value)})
+      out = m
+    } else if (isSeq(node)) {
+      const s = seqNode(
+        pos,
+        node.items.map((i) => convert(i as YamlNode, pos)),
+      )
+      const t = tagOf(node)
+      if (t) s.tag = t
+      out = s
+    } else if (isScalar(node)) {
+      const v = node.value
+      let value: ScalarValue
+      if (v === null || v === undefined) value = null
+      else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') value = v
+      else if (typeof v === 'bigint') value = Number(v)
+      else value = String(v)
+      const s = scalarNode(pos, value)
+      const t = tagOf(node)
+      if (t) s.tag = t
+      out = s
+    } else {
+      out = scalarNode(pos, null)
+    }
+    resolving.delete(node)
+    memo.set(node, out)
+    return out
+  }
+
+  if (doc.contents === null) return null
+  const root = convert(doc.contents as YamlNode, {file, line: 1, column: 1})
+  if (errors.length > 0) throw new InputErrors(errors)
+  return root
+}

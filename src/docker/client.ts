@@ -1,0 +1,96 @@
+import type Dockerode from 'dockerode'
+
+import {ExitCode, TtaError} from '../errors.js'
+import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
+
+export interface EngineConnection {
+  docker: Dockerode
+  endpoint: EngineEndpoint
+  /** Engine version, e.g. "20.10.24". */
+  version: string
+  /** Engine API version, e.g. "1.41": decides which features we may send. */
+  apiVersion: string
+}
+
+/** dockerode constructor options for an endpoint. */
+export function dockerOptions(endpoint: EngineEndpoint): Dockerode.DockerOptions {
+  const url = new URL(endpoint.host)
+  const tls = endpoint.tls
+  switch (url.protocol) {
+    case 'unix:':
+      return {socketPath: url.pathname}
+    case 'npipe:':
+      return {socketPath: endpoint.host.slice('npipe:'.length)}
+    case 'tcp:':
+    case 'http:':
+    case 'https:': {
+      const secure = url.protocol === 'https:' || Boolean(tls?.verify || tls?.cert)
+      return {
+        host: url.hostname,
+        port: url.port || (secure ? 2376 : 2375),
+        protocol: secure ? 'https' : 'http',
+        ca: tls?.ca,
+        cert: tls?.cert,
+        key: tls?.key,
+      }
+    }
+    case 'ssh:':
+      return {
+        host: url.hostname,
+        port: url.port || 22,
+        username: url.username || undefined,
+        protocol: 'ssh',
+        sshOptions: {agent: process.env.SSH_AUTH_SOCK},
+      }
+    default:
+      throw new TtaError(
+        `unsupported DOCKER_HOST scheme "${url.protocol}" in ${endpoint.host}`,
+        ExitCode.badInput,
+        'use unix://, tcp://, ssh:// or npipe://',
+      )
+  }
+}
+
+const CONNECT_TIMEOUT_MS = 2000
+
+/**
+ * The one place that creates the dockerode client. Fails within ~2 s with exit code 3 and a fix
+ * when the engine does not answer. dockerode (and its ssh2 dependency) load only here, lazily,
+ * so commands that never touch the engine start fast.
+ */
+export async function connectEngine(env: NodeJS.ProcessEnv = process.env): Promise<EngineConnection> {
+  const endpoint = resolveEndpoint(env)
+  const {default: Docker} = await import('dockerode')
+  const docker = new Docker({...dockerOptions(endpoint), timeout: undefined})
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const version = await Promise.race([
+      docker.version(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS)
+      }),
+    ])
+    return {docker, endpoint, version: version.Version, apiVersion: version.ApiVersion}
+  } catch (error) {
+    throw unreachable(endpoint, error as Error)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function unreachable(endpoint: EngineEndpoint, error: Error & {code?: string}): TtaError {
+  const via = endpoint.context ? `${endpoint.host} (docker context "${endpoint.context}")` : `${endpoint.host} (${endpoint.source})`
+  const reason = error.code === 'ENOENT' ? 'no socket there' : error.code === 'EACCES' ? 'permission denied' : error.code === 'ECONNREFUSED' ? 'connection refused' : error.message
+  const hint =
+    error.code === 'EACCES'
+      ? 'add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again) or run as root'
+      : 'start the Docker engine (Docker Desktop, `sudo systemctl start docker`, or `sudo dockerd &`), or point DOCKER_HOST / `docker context use` at a running one'
+  return new TtaError(`cannot reach the Docker engine at ${via}: ${reason}`, ExitCode.engineUnreachable, hint)
+}
+
+/** API versions compare numerically per component ("1.9" < "1.41"). */
+export function apiAtLeast(apiVersion: string, wanted: string): boolean {
+  const [aMajor = 0, aMinor = 0] = apiVersion.split('.').map(Number)
+  const [bMajor = 0, bMinor = 0] = wanted.split('.').map(Number)
+  return aMajor !== bMajor ? aMajor > bMajor : aMinor >= bMinor
+}

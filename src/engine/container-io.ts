@@ -1,0 +1,97 @@
+import {connect} from 'node:net'
+import type {Duplex} from 'node:stream'
+import type Dockerode from 'dockerode'
+
+/**
+ * Splits Docker's multiplexed log/exec stream (8-byte header: stream type, 3 zero bytes,
+ * big-endian length) into text. A TTY container sends raw bytes instead; pass `tty` for those.
+ */
+export function demux(buffer: Buffer, tty = false): {stdout: string; stderr: string} {
+  if (tty) return {stdout: buffer.toString('utf8'), stderr: ''}
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  let offset = 0
+  while (offset + 8 <= buffer.length) {
+    const type = buffer[offset]
+    const length = buffer.readUInt32BE(offset + 4)
+    const chunk = buffer.subarray(offset + 8, offset + 8 + length)
+    if (type === 2) err.push(chunk)
+    else out.push(chunk)
+    offset += 8 + length
+  }
+  return {stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')}
+}
+
+/** The last `lines` log lines of a container, stdout and stderr interleaved as Docker stored them. */
+export async function logTail(container: Dockerode.Container, lines = 20, tty = false): Promise<string[]> {
+  try {
+    const raw = (await container.logs({stdout: true, stderr: true, tail: lines, follow: false})) as unknown as Buffer
+    const buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))
+    if (tty) return buffer.toString('utf8').split(/\r?\n/).filter(Boolean).slice(-lines)
+    // Keep the engine's order: walk frames, not the two streams separately.
+    const result: string[] = []
+    let offset = 0
+    while (offset + 8 <= buffer.length) {
+      const length = buffer.readUInt32BE(offset + 4)
+      result.push(...buffer.subarray(offset + 8, offset + 8 + length).toString('utf8').split(/\r?\n/))
+      offset += 8 + length
+    }
+    return result.filter((l) => l !== '').slice(-lines)
+  } catch {
+    return []
+  }
+}
+
+export interface ExecResult {
+  exitCode: number | null
+  output: string
+  timedOut: boolean
+}
+
+/** Runs a command in a running container and waits for it, bounded by `timeoutMs`. */
+export async function execIn(container: Dockerode.Container, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+  const exec = await container.exec({Cmd: cmd, AttachStdout: true, AttachStderr: true})
+  const stream = (await exec.start({hijack: true, stdin: false})) as Duplex
+  const chunks: Buffer[] = []
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+  const timedOut = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      stream.destroy()
+      resolve(true)
+    }, timeoutMs)
+    const done = (): void => {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    stream.once('end', done)
+    stream.once('close', done)
+    stream.once('error', done)
+  })
+  if (timedOut) return {exitCode: null, output: '', timedOut}
+  const info = await exec.inspect()
+  const {stdout, stderr} = demux(Buffer.concat(chunks))
+  return {exitCode: info.ExitCode ?? null, output: stdout + stderr, timedOut: false}
+}
+
+/**
+ * Does a server answer at host:port? Docker's userland proxy accepts every connection on a
+ * published port and only then finds the container not listening, closing it at once; so a
+ * connection counts only if it is still open after `holdMs`.
+ */
+export function tcpAnswers(host: string, port: number, timeoutMs = 500, holdMs = 150): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({host, port})
+    let settled = false
+    const finish = (ok: boolean): void => {
+      if (settled) return
+      settled = true
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(timeoutMs, () => finish(false))
+    socket.once('connect', () => setTimeout(() => finish(true), holdMs))
+    socket.once('end', () => finish(false))
+    socket.once('close', () => finish(false))
+    socket.once('error', () => finish(false))
+  })
+}

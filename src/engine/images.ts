@@ -1,0 +1,148 @@
+import {readdirSync, statSync} from 'node:fs'
+import {isAbsolute, join, relative} from 'node:path'
+import type Dockerode from 'dockerode'
+
+import type {Project, Service} from '../compose/model.js'
+import {Label} from './labels.js'
+import {imageFor} from './spec.js'
+
+/** tta.config.yaml `images:` applied to services that run a named image (builds keep their name). */
+export function applyImageMap(project: Project, map: Record<string, string>): Project {
+  if (Object.keys(map).length === 0) return project
+  const services: Record<string, Service> = {}
+  for (const [name, service] of Object.entries(project.services)) {
+    const mapped = !service.build && service.image ? map[service.image] : undefined
+    services[name] = mapped ? {...service, image: mapped} : service
+  }
+  return {...project, services}
+}
+
+/** The image id for a name, or undefined when the engine does not have it. */
+export async function imageId(docker: Dockerode, name: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(name).inspect()).Id
+  } catch (error) {
+    if ((error as {statusCode?: number}).statusCode === 404) return undefined
+    throw error
+  }
+}
+
+export interface PullProgress {
+  /** Bytes downloaded so far across layers, and the total announced. */
+  current: number
+  total: number
+  status: string
+}
+
+/** Pulls an image, reporting per-layer progress summed up. */
+export async function pullImage(docker: Dockerode, name: string, onProgress: (p: PullProgress) => void): Promise<void> {
+  const stream = await docker.pull(name)
+  const layers = new Map<string, {current: number; total: number}>()
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null) => (error ? reject(error) : resolve()),
+      (event: {id?: string; status?: string; progressDetail?: {current?: number; total?: number}; error?: string}) => {
+        if (event.error) return reject(new Error(event.error))
+        if (event.id && event.progressDetail?.total) layers.set(event.id, {current: event.progressDetail.current ?? 0, total: event.progressDetail.total})
+        let current = 0
+        let total = 0
+        for (const layer of layers.values()) {
+          current += layer.current
+          total += layer.total
+        }
+        onProgress({current, total, status: event.status ?? ''})
+      },
+    )
+  })
+}
+
+export interface BuildRequest {
+  project: string
+  service: Service
+  onOutput: (line: string) => void
+  signal?: AbortSignal
+}
+
+/** `docker build` arguments for a service (BuildKit via the docker CLI). Pure. */
+export function buildArgs(project: string, service: Service): string[] {
+  const build = service.build
+  if (!build) throw new Error(`service ${service.name} has no build section`)
+  const args = ['build', '--progress', 'plain', '-t', imageFor(project, service)]
+  if (build.dockerfile) args.push('-f', isAbsolute(build.dockerfile) ? build.dockerfile : join(build.context, build.dockerfile))
+  if (build.target) args.push('--target', build.target)
+  for (const [key, value] of Object.entries(build.args ?? {})) if (value !== null) args.push('--build-arg', `${key}=${value}`)
+  for (const [key, value] of Object.entries(build.labels ?? {})) args.push('--label', `${key}=${value}`)
+  args.push('--label', `${Label.project}=${project}`, '--label', `${Label.service}=${service.name}`)
+  if (build.no_cache) args.push('--no-cache')
+  if (build.pull) args.push('--pull')
+  args.push(build.context)
+  return args
+}
+
+/**
+ * Builds through the docker CLI when it is installed (BuildKit, the user's builders and
+ * cache), else through the engine API with a tar of the context.
+ */
+export async function buildImage(docker: Dockerode, request: BuildRequest): Promise<void> {
+  const {execa} = await import('execa')
+  const cli = await execa('docker', ['--version'], {reject: false})
+  if (cli.exitCode === 0) {
+    const child = execa('docker', buildArgs(request.project, request.service), {
+      env: {DOCKER_BUILDKIT: '1'},
+      all: true,
+      reject: false,
+      cancelSignal: request.signal,
+    })
+    const lines: string[] = []
+    child.all?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split(/\r?\n/)) {
+        if (!line) continue
+        lines.push(line)
+        request.onOutput(line)
+      }
+    })
+    const result = await child
+    if (result.exitCode !== 0) {
+      throw new Error(`docker build failed (exit ${result.exitCode}):\n${lines.slice(-20).join('\n')}`)
+    }
+    return
+  }
+  await buildViaApi(docker, request)
+}
+
+async function buildViaApi(docker: Dockerode, request: BuildRequest): Promise<void> {
+  const {service, project} = request
+  const build = service.build
+  if (!build) return
+  const stream = await docker.buildImage(
+    {context: build.context, src: listFiles(build.context)},
+    {
+      t: imageFor(project, service),
+      dockerfile: build.dockerfile ?? 'Dockerfile',
+      target: build.target,
+      buildargs: Object.fromEntries(Object.entries(build.args ?? {}).filter((e): e is [string, string] => e[1] !== null)),
+      labels: {...build.labels, [Label.project]: project, [Label.service]: service.name},
+    },
+  )
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null) => (error ? reject(error) : resolve()),
+      (event: {stream?: string; error?: string}) => {
+        if (event.error) reject(new Error(event.error))
+        else if (event.stream) for (const line of event.stream.split('\n')) if (line) request.onOutput(line)
+      },
+    )
+  })
+}
+
+function listFiles(root: string, dir = root): string[] {
+  const files: string[] = []
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry)
+    if (statSync(path).isDirectory()) files.push(...listFiles(root, path))
+    else files.push(relative(root, path))
+  }
+  return files
+}

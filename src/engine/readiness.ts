@@ -1,0 +1,128 @@
+import type Dockerode from 'dockerode'
+
+import type {Healthcheck, Service} from '../compose/model.js'
+import {execIn, tcpAnswers} from './container-io.js'
+import {durationToMs} from './durations.js'
+
+export type ReadyBy = 'healthcheck' | 'port' | 'running' | 'completed'
+
+/** Why a service did not get ready; the command renders it with the log tail. */
+export class NotReadyError extends Error {
+  constructor(
+    readonly service: string,
+    readonly reason: string,
+    readonly state?: string,
+    readonly exitCode?: number,
+  ) {
+    super(`${service}: ${reason}`)
+    this.name = 'NotReadyError'
+  }
+}
+
+export class AbortedError extends Error {
+  constructor() {
+    super('interrupted')
+    this.name = 'AbortedError'
+  }
+}
+
+/** The probe we will run: the compose healthcheck, else the image's own, else the first published port, else none. */
+export type Readiness =
+  | {kind: 'healthcheck'; test: string[]; timeoutMs: number}
+  | {kind: 'port'; host: string; port: number}
+  | {kind: 'running'}
+
+export function readinessFor(service: Service, imageHealthcheck?: {Test?: string[]; Timeout?: number}): Readiness {
+  const hc: Healthcheck | undefined = service.healthcheck
+  if (!hc?.disable && hc?.test && hc.test[0] !== 'NONE') {
+    return {kind: 'healthcheck', test: hc.test, timeoutMs: durationToMs(hc.timeout, 30_000)}
+  }
+  if (!hc?.disable && !hc?.test && imageHealthcheck?.Test && imageHealthcheck.Test[0] !== 'NONE') {
+    return {kind: 'healthcheck', test: imageHealthcheck.Test, timeoutMs: imageHealthcheck.Timeout ? imageHealthcheck.Timeout / 1e6 : 30_000}
+  }
+  const port = (service.ports ?? []).find((p) => p.published && p.protocol === 'tcp')
+  if (port?.published) {
+    const host = !port.host_ip || port.host_ip === '0.0.0.0' ? '127.0.0.1' : port.host_ip === '::' ? '::1' : port.host_ip
+    return {kind: 'port', host, port: Number(port.published)}
+  }
+  return {kind: 'running'}
+}
+
+/** A Docker healthcheck `test` as an exec command: CMD runs as is, CMD-SHELL through /bin/sh. */
+export function healthcheckCommand(test: string[]): string[] {
+  const [kind, ...rest] = test
+  if (kind === 'CMD-SHELL') return ['/bin/sh', '-c', rest.join(' ')]
+  if (kind === 'CMD') return rest
+  return test
+}
+
+export interface WaitOptions {
+  deadline: number
+  signal?: AbortSignal
+  /** Poll interval: short, because being ready early is the point. */
+  intervalMs?: number
+  onProbe?: (detail: string) => void
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError())
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(new AbortedError())
+    }
+    signal?.addEventListener('abort', onAbort, {once: true})
+  })
+
+/**
+ * Polls until the service is ready. Runs the healthcheck command itself every `intervalMs`
+ * instead of waiting out Docker's interval, and accepts Docker's own "healthy" too. Fails fast
+ * when the container exits.
+ */
+export async function waitReady(container: Dockerode.Container, service: Service, readiness: Readiness, options: WaitOptions): Promise<ReadyBy> {
+  const interval = options.intervalMs ?? 100
+  let lastOutput = ''
+  for (;;) {
+    if (options.signal?.aborted) throw new AbortedError()
+    const info = await container.inspect()
+    const state = info.State
+    if (state.Status === 'exited' || state.Status === 'dead') {
+      throw new NotReadyError(service.name, `exited with code ${state.ExitCode}`, state.Status, state.ExitCode)
+    }
+    if (state.Status === 'running') {
+      if (readiness.kind === 'running') return 'running'
+      if (state.Health?.Status === 'healthy') return 'healthcheck'
+      if (readiness.kind === 'healthcheck') {
+        const left = options.deadline - Date.now()
+        const result = await execIn(container, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left)))
+        if (result.exitCode === 0) return 'healthcheck'
+        lastOutput = result.timedOut ? 'healthcheck timed out' : result.output.trim().split('\n').slice(-1)[0] ?? ''
+        options.onProbe?.(`healthcheck exit ${result.exitCode ?? '?'}`)
+      } else if (await tcpAnswers(readiness.host, readiness.port)) {
+        return 'port'
+      }
+    }
+    if (Date.now() >= options.deadline) {
+      const why = readiness.kind === 'healthcheck' ? `healthcheck did not pass${lastOutput ? ` (last output: ${lastOutput})` : ''}` : readiness.kind === 'port' ? `port ${readiness.host}:${readiness.port} did not answer` : 'did not start'
+      throw new NotReadyError(service.name, `not ready before the timeout: ${why}`, state.Status, state.ExitCode)
+    }
+    await sleep(interval, options.signal)
+  }
+}
+
+/** For `service_completed_successfully`: waits for the container to exit, and for exit code 0. */
+export async function waitCompleted(container: Dockerode.Container, service: Service, options: WaitOptions): Promise<void> {
+  for (;;) {
+    const state = (await container.inspect()).State
+    if (state.Status === 'exited' || state.Status === 'dead') {
+      if (state.ExitCode === 0) return
+      throw new NotReadyError(service.name, `exited with code ${state.ExitCode}`, state.Status, state.ExitCode)
+    }
+    if (Date.now() >= options.deadline) throw new NotReadyError(service.name, 'did not complete before the timeout', state.Status)
+    await sleep(options.intervalMs ?? 100, options.signal)
+  }
+}

@@ -1,0 +1,196 @@
+import type Dockerode from 'dockerode'
+
+import type {LoadedProject, Project, Service} from '../compose/model.js'
+import {apiAtLeast} from '../docker/client.js'
+import {durationToNanos} from './durations.js'
+import {COMPOSE_LABEL_VERSION, configHash, dependsOnLabel, Label} from './labels.js'
+
+/** Engine API where `healthcheck.start_interval` is understood (Docker 25). */
+export const START_INTERVAL_API = '1.44'
+
+export interface SpecContext {
+  loaded: LoadedProject
+  apiVersion: string
+}
+
+export function containerName(project: string, service: Service, number = 1): string {
+  return service.container_name ?? `${project}-${service.name}-${number}`
+}
+
+/** The image a service's container runs: its `image:`, or the name Compose gives a build. */
+export function imageFor(project: string, service: Service): string {
+  return service.image ?? `${project}-${service.name}`
+}
+
+/** Networks in the order Compose attaches them: by priority, then name. */
+export function serviceNetworks(service: Service): string[] {
+  return Object.entries(service.networks ?? {})
+    .sort(([a, x], [b, y]) => (y?.priority ?? 0) - (x?.priority ?? 0) || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key]) => key)
+}
+
+/** What the engine will not accept on this API version, so the caller can say so under --verbose. */
+export function droppedFeatures(service: Service, apiVersion: string): string[] {
+  const dropped: string[] = []
+  if (service.healthcheck?.start_interval && !apiAtLeast(apiVersion, START_INTERVAL_API)) {
+    dropped.push(`healthcheck.start_interval (needs engine API ${START_INTERVAL_API}, this engine has ${apiVersion})`)
+  }
+  return dropped
+}
+
+/** The hash written to the config-hash label: the service as the engine will see it. */
+export function serviceHash(service: Service, apiVersion: string): string {
+  return configHash(service, {startInterval: apiAtLeast(apiVersion, START_INTERVAL_API)})
+}
+
+function bytes(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value)
+}
+
+/** A service as dockerode's create-container options, with Compose's labels. Pure. */
+export function containerSpec(ctx: SpecContext, service: Service, number = 1): Dockerode.ContainerCreateOptions {
+  const {project} = ctx.loaded
+  const networks = serviceNetworks(service)
+  const exposed: Record<string, object> = {}
+  const bindings: Record<string, Array<{HostIp?: string; HostPort?: string}>> = {}
+  for (const port of service.ports ?? []) {
+    const key = `${port.target}/${port.protocol}`
+    exposed[key] = {}
+    ;(bindings[key] ??= []).push({HostIp: port.host_ip ?? '', HostPort: port.published ?? ''})
+  }
+  for (const expose of service.expose ?? []) exposed[expose.includes('/') ? expose : `${expose}/tcp`] = {}
+
+  const mounts: Dockerode.MountSettings[] = []
+  for (const volume of service.volumes ?? []) {
+    if (volume.type === 'volume') {
+      const named = volume.source ? project.volumes[volume.source] : undefined
+      mounts.push({
+        Type: 'volume',
+        Source: named?.name ?? volume.source ?? '',
+        Target: volume.target,
+        ReadOnly: volume.read_only ?? false,
+        VolumeOptions: volume.volume?.nocopy ? {NoCopy: true} : undefined,
+      } as Dockerode.MountSettings)
+    } else if (volume.type === 'bind') {
+      mounts.push({
+        Type: 'bind',
+        Source: volume.source ?? '',
+        Target: volume.target,
+        ReadOnly: volume.read_only ?? false,
+        BindOptions: volume.bind?.propagation ? {Propagation: volume.bind.propagation} : undefined,
+      } as Dockerode.MountSettings)
+    } else if (volume.type === 'tmpfs') {
+      mounts.push({Type: 'tmpfs', Target: volume.target, TmpfsOptions: volume.tmpfs?.size ? {SizeBytes: volume.tmpfs.size} : undefined} as Dockerode.MountSettings)
+    }
+  }
+
+  const healthcheck = healthcheckSpec(service, ctx.apiVersion)
+  const limits = service.deploy?.resources?.limits
+  const restart = restartPolicy(service.restart)
+  const labels: Record<string, string> = {
+    ...service.labels,
+    [Label.project]: project.name,
+    [Label.service]: service.name,
+    [Label.containerNumber]: String(number),
+    [Label.oneoff]: 'False',
+    [Label.configHash]: serviceHash(service, ctx.apiVersion),
+    [Label.workingDir]: ctx.loaded.workingDir,
+    [Label.configFiles]: ctx.loaded.configFiles.join(','),
+    [Label.version]: COMPOSE_LABEL_VERSION,
+    [Label.dependsOn]: dependsOnLabel(service),
+    [Label.image]: imageFor(project.name, service),
+    [Label.managedBy]: 'tta',
+  }
+  const firstNetwork = networks[0]
+  const endpoints: Record<string, Dockerode.EndpointSettings> = {}
+  if (firstNetwork && !service.network_mode) {
+    endpoints[networkName(project, firstNetwork)] = endpointSettings(service, firstNetwork, project)
+  }
+
+  return {
+    name: containerName(project.name, service, number),
+    Image: imageFor(project.name, service),
+    Cmd: service.command ?? undefined,
+    Entrypoint: service.entrypoint ?? undefined,
+    Env: Object.entries(service.environment ?? {})
+      .filter((entry): entry is [string, string] => entry[1] !== null)
+      .map(([key, value]) => `${key}=${value}`),
+    Labels: labels,
+    ExposedPorts: exposed,
+    WorkingDir: service.working_dir,
+    User: service.user,
+    Hostname: service.hostname,
+    Domainname: service.domainname,
+    Tty: service.tty,
+    OpenStdin: service.stdin_open,
+    StopSignal: service.stop_signal,
+    StopTimeout: service.stop_grace_period ? Math.ceil((durationToNanos(service.stop_grace_period) ?? 0) / 1e9) : undefined,
+    Healthcheck: healthcheck,
+    HostConfig: {
+      PortBindings: bindings,
+      Mounts: mounts,
+      RestartPolicy: restart,
+      NetworkMode: service.network_mode ?? (firstNetwork ? networkName(project, firstNetwork) : undefined),
+      Init: service.init,
+      Privileged: service.privileged,
+      ReadonlyRootfs: service.read_only,
+      ExtraHosts: service.extra_hosts,
+      CapAdd: service.cap_add,
+      CapDrop: service.cap_drop,
+      SecurityOpt: service.security_opt,
+      Dns: service.dns,
+      Tmpfs: service.tmpfs ? Object.fromEntries(service.tmpfs.map((t) => [t.split(':')[0], t.split(':').slice(1).join(':')])) : undefined,
+      LogConfig: service.logging?.driver ? {Type: service.logging.driver, Config: nonNull(service.logging.options)} : undefined,
+      Ulimits: service.ulimits
+        ? Object.entries(service.ulimits).map(([Name, u]) => ({Name, Soft: u.soft ?? u.single ?? 0, Hard: u.hard ?? u.single ?? 0}))
+        : undefined,
+      Sysctls: service.sysctls,
+      ShmSize: bytes(service.shm_size),
+      Memory: bytes(limits?.memory ?? service.mem_limit),
+      NanoCpus: limits?.cpus ?? service.cpus ? Math.round((limits?.cpus ?? service.cpus ?? 0) * 1e9) : undefined,
+      PidsLimit: limits?.pids,
+      PidMode: service.pid,
+      IpcMode: service.ipc,
+    },
+    NetworkingConfig: {EndpointsConfig: endpoints},
+  }
+}
+
+export function networkName(project: Project, key: string): string {
+  return project.networks[key]?.name ?? `${project.name}_${key}`
+}
+
+export function endpointSettings(service: Service, key: string, _project: Project): Dockerode.EndpointSettings {
+  const config = service.networks?.[key]
+  return {
+    Aliases: [service.name, ...(config?.aliases ?? [])],
+    IPAMConfig: config?.ipv4_address || config?.ipv6_address ? {IPv4Address: config.ipv4_address, IPv6Address: config.ipv6_address} : undefined,
+  }
+}
+
+function nonNull(record: Record<string, string | null> | undefined): Record<string, string> | undefined {
+  if (!record) return undefined
+  return Object.fromEntries(Object.entries(record).filter((e): e is [string, string] => e[1] !== null))
+}
+
+export function restartPolicy(restart: string | undefined): {Name: string; MaximumRetryCount?: number} {
+  if (!restart || restart === 'no') return {Name: 'no'}
+  const [name = 'no', count] = restart.split(':')
+  return count ? {Name: name, MaximumRetryCount: Number(count)} : {Name: name}
+}
+
+/** Docker's healthcheck shape; start_interval only where the engine understands it. */
+export function healthcheckSpec(service: Service, apiVersion: string): Dockerode.HealthConfig | undefined {
+  const hc = service.healthcheck
+  if (!hc) return undefined
+  if (hc.disable) return {Test: ['NONE']}
+  const spec: Dockerode.HealthConfig & {StartInterval?: number} = {
+    Test: hc.test,
+    Interval: durationToNanos(hc.interval),
+    Timeout: durationToNanos(hc.timeout),
+    Retries: hc.retries,
+    StartPeriod: durationToNanos(hc.start_period),
+  }
+  if (hc.start_interval && apiAtLeast(apiVersion, START_INTERVAL_API)) spec.StartInterval = durationToNanos(hc.start_interval)
+  return spec
+}

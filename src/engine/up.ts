@@ -1,0 +1,315 @@
+import type Dockerode from 'dockerode'
+
+import type {LoadedProject, Service} from '../compose/model.js'
+import type {EngineConnection} from '../docker/client.js'
+import {logTail} from './container-io.js'
+import type {Emit} from './events.js'
+import {withDependencies} from './graph.js'
+import {buildImage, imageId, pullImage} from './images.js'
+import {Label} from './labels.js'
+import {observe} from './observe.js'
+import {planUp, type UpPlan} from './plan.js'
+import {AbortedError, NotReadyError, readinessFor, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
+import {containerSpec, droppedFeatures, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
+
+export interface UpOptions {
+  /** Services to start (with their dependencies); all when empty. */
+  services?: string[]
+  build?: boolean
+  forceRecreate?: boolean
+  timeoutMs: number
+  signal?: AbortSignal
+  emit: Emit
+}
+
+export interface ServiceOutcome {
+  service: string
+  containerId?: string
+  action: string
+  readyBy?: ReadyBy
+  elapsedMs: number
+}
+
+export interface ServiceFailure {
+  service: string
+  reason: string
+  state?: string
+  exitCode?: number
+  logs: string[]
+}
+
+/** `up` did not bring everything to ready: which services failed, and why. */
+export class UpFailedError extends Error {
+  constructor(
+    readonly failures: ServiceFailure[],
+    readonly outcomes: ServiceOutcome[],
+  ) {
+    super(`${failures.map((f) => f.service).join(', ')} did not get ready`)
+    this.name = 'UpFailedError'
+  }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>
+  resolve: (value: T) => void
+  reject: (error: Error) => void
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void
+  let reject!: (error: Error) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  // Rejections are observed by whoever awaits; silence the unobserved ones.
+  promise.catch(() => undefined)
+  return {promise, resolve, reject}
+}
+
+/**
+ * Converges Docker to the project and waits until every target service is ready: images first
+ * (pull / build), then networks and volumes, then services in dependency order, independent
+ * ones in parallel. Nothing is left created-but-not-started: on failure or interrupt such
+ * containers are removed, so the next run converges.
+ */
+export async function up(conn: EngineConnection, loaded: LoadedProject, options: UpOptions): Promise<{plan: UpPlan; outcomes: ServiceOutcome[]}> {
+  const {docker} = conn
+  const {project} = loaded
+  const emit = options.emit
+  for (const name of options.services ?? []) {
+    if (!project.services[name]) throw new UnknownServiceError(name, Object.keys(project.services))
+  }
+  const targets = withDependencies(project, options.services)
+
+  for (const name of targets) {
+    for (const dropped of droppedFeatures(project.services[name] as Service, conn.apiVersion)) {
+      emit({type: 'note', message: `${name}: dropped ${dropped}`})
+    }
+  }
+
+  const imageIds = await ensureImages(docker, loaded, targets, options)
+  const observed = await observe(docker, project.name)
+  const hashes = Object.fromEntries(targets.map((name) => [name, serviceHash(project.services[name] as Service, conn.apiVersion)]))
+  const plan = planUp({project, targets, observed, hashes, imageIds, forceRecreate: options.forceRecreate})
+  emit({type: 'plan', plan})
+
+  for (const network of plan.networks) {
+    emit({type: 'resource', kind: 'network', name: network.name, action: network.action})
+    if (network.action !== 'create') continue
+    const config = project.networks[network.key]
+    await docker.createNetwork({
+      Name: network.name,
+      Driver: config?.driver ?? 'bridge',
+      Options: config?.driver_opts,
+      Internal: config?.internal,
+      Attachable: config?.attachable,
+      EnableIPv6: config?.enable_ipv6,
+      CheckDuplicate: true,
+      Labels: {...config?.labels, [Label.project]: project.name, [Label.network]: network.key, [Label.version]: '2.26.1'},
+    })
+  }
+  for (const volume of plan.volumes) {
+    emit({type: 'resource', kind: 'volume', name: volume.name, action: volume.action})
+    if (volume.action !== 'create') continue
+    const config = project.volumes[volume.key]
+    await docker.createVolume({
+      Name: volume.name,
+      Driver: config?.driver ?? 'local',
+      DriverOpts: config?.driver_opts,
+      Labels: {...config?.labels, [Label.project]: project.name, [Label.volume]: volume.key, [Label.version]: '2.26.1'},
+    })
+  }
+
+  const started = new Map<string, Deferred<Dockerode.Container>>()
+  const ready = new Map<string, Deferred<void>>()
+  for (const name of targets) {
+    started.set(name, deferred())
+    ready.set(name, deferred())
+  }
+  const createdNotStarted = new Set<string>()
+  const deadline = Date.now() + options.timeoutMs
+  const t0 = Date.now()
+  const outcomes: ServiceOutcome[] = []
+  const failures: ServiceFailure[] = []
+
+  const runService = async (name: string): Promise<void> => {
+    const service = project.services[name] as Service
+    const servicePlan = plan.services[name]
+    if (!servicePlan) return
+    const elapsed = (): number => Date.now() - t0
+    const deps = Object.entries(service.depends_on ?? {}).filter(([dep]) => targets.includes(dep))
+    if (deps.length > 0) emit({type: 'service', service: name, phase: 'waiting', detail: deps.map(([d]) => d).join(', '), elapsedMs: elapsed()})
+    for (const [dep, condition] of deps) {
+      try {
+        const container = await (started.get(dep) as Deferred<Dockerode.Container>).promise
+        if (condition.condition === 'service_healthy') await (ready.get(dep) as Deferred<void>).promise
+        if (condition.condition === 'service_completed_successfully') {
+          await waitCompleted(container, project.services[dep] as Service, {deadline, signal: options.signal})
+        }
+      } catch (error) {
+        if (error instanceof AbortedError) throw error
+        if (!condition.required) continue
+        throw new DependencyFailed(name, dep)
+      }
+    }
+
+    let container: Dockerode.Container
+    const current = servicePlan.current
+    for (const extra of servicePlan.surplus) await docker.getContainer(extra.id).remove({force: true})
+    if (servicePlan.action === 'keep' && current) {
+      container = docker.getContainer(current.id)
+      emit({type: 'service', service: name, phase: 'kept', detail: servicePlan.reason, elapsedMs: elapsed()})
+    } else if (servicePlan.action === 'start' && current) {
+      container = docker.getContainer(current.id)
+      emit({type: 'service', service: name, phase: 'starting', elapsedMs: elapsed()})
+      await container.start()
+    } else {
+      if (servicePlan.action === 'recreate' && current) {
+        emit({type: 'service', service: name, phase: 'recreating', detail: servicePlan.reason, elapsedMs: elapsed()})
+        await docker.getContainer(current.id).remove({force: true})
+      } else {
+        emit({type: 'service', service: name, phase: 'creating', elapsedMs: elapsed()})
+      }
+      options.signal?.throwIfAborted()
+      container = await docker.createContainer(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
+      createdNotStarted.add(container.id)
+      for (const key of serviceNetworks(service).slice(1)) {
+        await docker.getNetwork(networkName(project, key)).connect({Container: container.id, EndpointConfig: endpointSettings(service, key, project)})
+      }
+      options.signal?.throwIfAborted()
+      emit({type: 'service', service: name, phase: 'starting', elapsedMs: elapsed()})
+      await container.start()
+      createdNotStarted.delete(container.id)
+    }
+    started.get(name)?.resolve(container)
+    emit({type: 'service', service: name, phase: 'checking', elapsedMs: elapsed()})
+    const info = await container.inspect()
+    const readiness = readinessFor(service, info.Config.Healthcheck as {Test?: string[]; Timeout?: number} | undefined)
+    const readyBy = await waitReady(container, service, readiness, {deadline, signal: options.signal})
+    ready.get(name)?.resolve()
+    outcomes.push({service: name, containerId: container.id, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
+    emit({type: 'service', service: name, phase: 'ready', readyBy, elapsedMs: elapsed()})
+  }
+
+  await Promise.all(
+    targets.map(async (name) => {
+      try {
+        await runService(name)
+      } catch (error) {
+        const err = error as Error
+        started.get(name)?.reject(err)
+        ready.get(name)?.reject(err)
+        if (err instanceof AbortedError || options.signal?.aborted) return
+        const failure = await describeFailure(docker, project.name, name, err)
+        if (!(err instanceof DependencyFailed)) failures.push(failure)
+        emit({type: 'service', service: name, phase: err instanceof DependencyFailed ? 'skipped' : 'failed', detail: failure.reason, elapsedMs: Date.now() - t0})
+      }
+    }),
+  )
+
+  for (const id of createdNotStarted) await docker.getContainer(id).remove({force: true}).catch(() => undefined)
+  if (options.signal?.aborted) throw new AbortedError()
+  if (failures.length > 0) throw new UpFailedError(failures, outcomes)
+  return {plan, outcomes}
+}
+
+class DependencyFailed extends Error {
+  constructor(service: string, dependency: string) {
+    super(`not started: dependency ${dependency} failed`)
+    this.name = 'DependencyFailed'
+  }
+}
+
+export class UnknownServiceError extends Error {
+  constructor(
+    readonly service: string,
+    readonly known: string[],
+  ) {
+    super(`no such service: ${service} (services: ${known.sort().join(', ')})`)
+    this.name = 'UnknownServiceError'
+  }
+}
+
+async function describeFailure(docker: Dockerode, project: string, service: string, error: Error): Promise<ServiceFailure> {
+  const containers = await docker.listContainers({all: true, filters: {label: [`${Label.project}=${project}`, `${Label.service}=${service}`]}}).catch(() => [])
+  const first = containers[0]
+  if (!first) return {service, reason: error.message, logs: []}
+  const container = docker.getContainer(first.Id)
+  const info = await container.inspect().catch(() => undefined)
+  const logs = await logTail(container, 20, info?.Config.Tty ?? false)
+  const reason = error instanceof NotReadyError ? error.reason : error.message
+  return {service, reason, state: info?.State.Status, exitCode: info?.State.ExitCode, logs}
+}
+
+async function ensureImages(docker: Dockerode, loaded: LoadedProject, targets: string[], options: UpOptions): Promise<Record<string, string | undefined>> {
+  const {project} = loaded
+  const ids: Record<string, string | undefined> = {}
+  const byImage = new Map<string, string[]>()
+  for (const name of targets) {
+    const image = imageFor(project.name, project.services[name] as Service)
+    byImage.set(image, [...(byImage.get(image) ?? []), name])
+  }
+  // Builds share two cores with everything else: one at a time; pulls go in parallel.
+  const builds: Array<() => Promise<void>> = []
+  const pulls: Array<Promise<void>> = []
+  for (const [image, services] of byImage) {
+    const owner = services[0] as string
+    const service = project.services[owner] as Service
+    const existing = await imageId(docker, image)
+    const mustBuild = Boolean(service.build) && (options.build || !existing)
+    if (mustBuild) {
+      builds.push(async () => {
+        const t = Date.now()
+        emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'start'})
+        try {
+          await buildImage(docker, {project: project.name, service, signal: options.signal, onOutput: (line) => emit(options, {type: 'build-output', service: owner, line})})
+        } catch (error) {
+          emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'failed', error: (error as Error).message})
+          throw new ImageError(owner, image, 'build', (error as Error).message)
+        }
+        emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'done', elapsedMs: Date.now() - t})
+      })
+    } else if (!existing) {
+      pulls.push(
+        (async () => {
+          const t = Date.now()
+          emit(options, {type: 'image', service: owner, image, phase: 'pull', status: 'start'})
+          try {
+            await pullImage(docker, image, (p) => emit(options, {type: 'pull-progress', service: owner, image, current: p.current, total: p.total}))
+          } catch (error) {
+            emit(options, {type: 'image', service: owner, image, phase: 'pull', status: 'failed', error: (error as Error).message})
+            throw new ImageError(owner, image, 'pull', (error as Error).message)
+          }
+          emit(options, {type: 'image', service: owner, image, phase: 'pull', status: 'done', elapsedMs: Date.now() - t})
+        })(),
+      )
+    }
+  }
+  const pullResults = await Promise.allSettled(pulls)
+  for (const build of builds) await build()
+  const failed = pullResults.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  for (const [image, services] of byImage) {
+    const id = await imageId(docker, image)
+    for (const name of services) ids[name] = id
+  }
+  return ids
+}
+
+function emit(options: UpOptions, event: Parameters<Emit>[0]): void {
+  options.emit(event)
+}
+
+/** An image could not be pulled or built; nothing was created. */
+export class ImageError extends Error {
+  constructor(
+    readonly service: string,
+    readonly image: string,
+    readonly phase: 'pull' | 'build',
+    readonly detail: string,
+  ) {
+    super(`${service}: could not ${phase} image ${image}: ${detail}`)
+    this.name = 'ImageError'
+  }
+}
