@@ -75,9 +75,17 @@ else
   echo $! >"$pidfile"
 fi
 
+# setsid forks when its caller leads a process group, so $! may be a short-lived setsid: trust
+# dockerd's own pid file once it exists.
+adopt_pid() {
+  local p
+  p=$(cat /var/run/docker.pid 2>/dev/null || true)
+  if [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dockerd ]; then echo "$p" >"$pidfile"; fi
+}
 start=$SECONDS
 while ! engine_up; do
-  if [ ! -d "/proc/$(cat "$pidfile")" ]; then
+  adopt_pid
+  if [ ! -d "/proc/$(cat "$pidfile")" ] && sleep 1 && adopt_pid && [ ! -d "/proc/$(cat "$pidfile")" ]; then
     echo "--- last lines of $log ---" >&2
     tail -n 30 "$log" >&2 || true
     rm -f "$pidfile"
@@ -90,4 +98,5 @@ while ! engine_up; do
   fi
   sleep 0.5
 done
+adopt_pid
 say "Docker engine up in $((SECONDS - start)) s ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?'))"

@@ -135,7 +135,7 @@ for n in "${want[@]}"; do
   cp "$busybox_cache" "$ctx/busybox"
   chmod 0755 "$ctx/busybox"
   say "building $img"
-  if ! out=$(DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label "$label=$h" -t "$img" "$ctx" 2>&1); then
+  if ! out=$(DOCKER_BUILDKIT=0 docker build -q --force-rm --build-arg "BASE=$base" --label "$label=$h" -t "$img" "$ctx" 2>&1); then
     echo "$out" >&2
     rm -rf "$ctx"
     die "building $img failed"

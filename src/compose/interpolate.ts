@@ -27,7 +27,7 @@ const BRACED = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([\s\S]*))?$/
 
 /** Index of the `}` closing the `${` that starts at `open`, counting nested braces; -1 if none. */
 function closingBrace(s: string, open: number): number {
-  let depth = 0
+  let depth = 1
   for (let i = open + 1; i < s.length; i++) {
     const c = s[i]
     if (c === '{') depth++

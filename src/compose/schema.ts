@@ -281,9 +281,9 @@ const networkSchema: Schema = {
       ipam: {
         map: {
           driver: str,
-          config: {list: {map: {subnet: str, gateway: str, ip_range: str, aux_addresses: {dict: str}}}},
-          options: scalarDict,
+          config: {list: {map: {subnet: str, gateway: str, ip_range: str}, unsupported: ['aux_addresses']}},
         },
+        unsupported: ['options'],
       },
       external: bool,
       internal: bool,
@@ -371,7 +371,7 @@ function pickOption(options: Schema[], node: PNode): Schema | undefined {
       if (node.kind === 'map') return o
     } else if ('list' in base) {
       if (node.kind === 'seq') return o
-    } else if (pickOption(base.oneOf, node)) return o
+    } else if ('oneOf' in base && pickOption(base.oneOf, node)) return o
   }
   return undefined
 }
