@@ -6,7 +6,7 @@
 #    `docker import`ed as tta-standin/base:<base-hash>. Real redis, PostgreSQL, Prometheus & co. run from it.
 #  - scripts/standins/<name>/Dockerfile: a tiny build per stand-in, either FROM the base (ARG BASE) or
 #    FROM scratch with busybox (ARG-free; plain HTTP stubs for what Debian lacks: Grafana, Loki, Neo4j...).
-#    Every build context also gets scripts/standins/common/ and the static busybox binary.
+#    Every build context also gets scripts/standins/common/, the static busybox binary and dash.tar.
 #  - caching: every image carries the label tta.standin.hash; an image whose label matches the hash of its
 #    inputs (this script, the package list, its directory, common/) is left alone.
 set -euo pipefail
@@ -127,12 +127,16 @@ for n in "${want[@]}"; do
   ctx=$(mktemp -d)
   cp -a "$sdir/common" "$ctx/common"
   cp -a "$sdir/$n/." "$ctx/"
-  # The static busybox comes from the base, so stubs change exactly when the base does.
+  # Static busybox and dash (+ the libraries it loads) come from the base, so stubs change exactly
+  # when the base does. dash is the stubs' /bin/sh: Debian's busybox ash runs its own applets before
+  # searching PATH, which would bypass the wget/curl wrappers in `sh -c` healthchecks.
   if [ -z "$busybox_cache" ]; then
-    busybox_cache=$(mktemp)
-    docker run --rm --entrypoint cat "$base" /bin/busybox >"$busybox_cache"
+    busybox_cache=$(mktemp -d)
+    docker run --rm --entrypoint cat "$base" /bin/busybox >"$busybox_cache/busybox"
+    docker run --rm --entrypoint sh "$base" -c \
+      'tar -ch -f - /usr/bin/dash $(ldd /usr/bin/dash | grep -o "/[^ ]*")' >"$busybox_cache/dash.tar" 2>/dev/null
   fi
-  cp "$busybox_cache" "$ctx/busybox"
+  cp "$busybox_cache/busybox" "$busybox_cache/dash.tar" "$ctx/"
   chmod 0755 "$ctx/busybox"
   say "building $img"
   if ! out=$(DOCKER_BUILDKIT=0 docker build -q --force-rm --build-arg "BASE=$base" --label "$label=$h" -t "$img" "$ctx" 2>&1); then
@@ -143,6 +147,6 @@ for n in "${want[@]}"; do
   rm -rf "$ctx"
   built=$((built + 1))
 done
-[ -z "$busybox_cache" ] || rm -f "$busybox_cache"
+[ -z "$busybox_cache" ] || rm -rf "$busybox_cache"
 docker image prune -f --filter "label=$label" >/dev/null 2>&1 || true
 say "done: ${#want[@]} stand-ins ($built built)"

@@ -127,9 +127,9 @@ export function parseDotenv(text: string, file: string, options: DotenvOptions =
         }
         value = expand(template, valueStart)
       }
-      // Whatever follows the closing quote on that line is ignored (a comment, usually).
+      // Parsing resumes right after the closing quote, as in Compose: a following `# comment`
+      // is skipped, other text is read as the next statement.
       i = j + 1
-      while (i < src.length && src[i] !== '\n') i++
     } else {
       const valueStart = i
       while (i < src.length && src[i] !== '\n') i++

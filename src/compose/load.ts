@@ -95,6 +95,21 @@ function interpolateTree(node: PNode, keyPath: string, st: InterpolationState): 
   }
 }
 
+/** Errors in file order, then line and column; errors without a position last. */
+function sortErrors(errors: InputError[], files: string[]): InputError[] {
+  const rank = (e: InputError): [number, number, number] => {
+    const p = e.position
+    if (!p) return [Infinity, 0, 0]
+    const i = files.indexOf(p.file)
+    return [i < 0 ? files.length : i, p.line, p.column]
+  }
+  return [...errors].sort((a, b) => {
+    const ra = rank(a)
+    const rb = rank(b)
+    return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2]
+  })
+}
+
 export function loadProject(options: LoadOptions): LoadedProject {
   if (options.files.length === 0) throw new InputErrors([new InputError('no compose file given')])
   const files = options.files.map((f) => path.resolve(f))
@@ -134,7 +149,6 @@ export function loadProject(options: LoadOptions): LoadedProject {
       errors.push(new InputError('a compose file must be a mapping at the top level', root.pos))
       continue
     }
-    const before = errors.length
     const interpolated = interpolateTree(root, '', st) as PMap
     validate(interpolated, topSchema, '', errors)
     const version = interpolated.entries.get('version')
@@ -142,11 +156,12 @@ export function loadProject(options: LoadOptions): LoadedProject {
       warnings.push(InputError.format('the attribute "version" is obsolete, it will be ignored', version.keyPos, 'version'))
       interpolated.entries.delete('version')
     }
-    if (errors.length > before) continue
+    // Keep going after schema errors: the later stages skip ill-typed values, and the user gets
+    // every problem in one run.
     canonicalize(interpolated, errors)
     trees.push(interpolated)
   }
-  if (errors.length > 0) throw new InputErrors(errors)
+  if (trees.length === 0) throw new InputErrors(sortErrors(errors, files))
 
   let merged: PNode = dropResets(trees[0] as PMap)
   for (const t of trees.slice(1)) merged = mergeNodes(merged, t)
@@ -159,6 +174,6 @@ export function loadProject(options: LoadOptions): LoadedProject {
     errors,
     warnings,
   })
-  if (errors.length > 0) throw new InputErrors(errors)
+  if (errors.length > 0) throw new InputErrors(sortErrors(errors, files))
   return {project, workingDir, configFiles: files, environment: st.used, warnings}
 }

@@ -40,10 +40,7 @@ function listOrDictToMap(node: PNode, kind: Kind, path: string, errors: InputErr
   } else if (node.kind === 'map') {
     for (const e of node.entries.values()) {
       const v = e.value
-      if (v.kind !== 'scalar') {
-        errors.push(new InputError(`value must be a string, number, boolean or null`, v.pos, childPath(path, e.key)))
-        continue
-      }
+      if (v.kind !== 'scalar') continue // the schema check has reported it
       let value = v.value === null ? null : String(v.value)
       if (value === null && kind !== 'env' && kind !== 'args') value = ''
       out.entries.set(e.key, {...e, value: scalarNode(v.pos, value)})
@@ -96,7 +93,7 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
   set(svc, 'depends_on', (n) => {
     if (n.tag === '!reset') return n
     const out = mapNode(n.pos, [], n.tag)
-    const entry = (name: string, keyPos: MapEntry['keyPos'], long: PNode | undefined): void => {
+    const entry = (name: string, keyPos: MapEntry['keyPos'], long: PNode | undefined, pathSuffix?: string): void => {
       const pos = long?.pos ?? keyPos
       const m = mapNode(pos)
       const l = long?.kind === 'map' ? long : undefined
@@ -104,19 +101,21 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
       const restart = l?.entries.get('restart')
       if (restart) m.entries.set('restart', restart)
       m.entries.set('required', l?.entries.get('required') ?? {key: 'required', keyPos: pos, value: scalarNode(pos, true)})
-      out.entries.set(name, {key: name, keyPos, value: m})
+      const e: MapEntry = {key: name, keyPos, value: m}
+      if (pathSuffix !== undefined) e.pathSuffix = pathSuffix
+      out.entries.set(name, e)
     }
-    if (n.kind === 'seq') for (const i of n.items) entry(String((i.kind === 'scalar' && i.value) ?? ''), i.pos, undefined)
+    if (n.kind === 'seq') n.items.forEach((i, idx) => entry(scalarText(i) ?? '', i.pos, undefined, `[${idx}]`))
     else if (n.kind === 'map') for (const e of n.entries.values()) entry(e.key, e.keyPos, e.value)
     return out
   })
   set(svc, 'networks', (n) => {
     if (n.kind !== 'seq') return n
     const out = mapNode(n.pos, [], n.tag)
-    for (const i of n.items) {
-      const name = String((i.kind === 'scalar' && i.value) ?? '')
-      out.entries.set(name, {key: name, keyPos: i.pos, value: scalarNode(i.pos, null)})
-    }
+    n.items.forEach((i, idx) => {
+      const name = scalarText(i) ?? ''
+      out.entries.set(name, {key: name, keyPos: i.pos, value: scalarNode(i.pos, null), pathSuffix: `[${idx}]`})
+    })
     return out
   })
   set(svc, 'extra_hosts', (n) => {

@@ -32,7 +32,7 @@ import type {
 import {childPath} from './schema.js'
 import {shellSplit} from './shell-split.js'
 import {checkProtocol, checkPublished, ordered, parsePortSpec, parseVolumeSpec} from './short-syntax.js'
-import type {PMap, PNode, Pos} from './tree.js'
+import {entryPath, type PMap, type PNode, type Pos} from './tree.js'
 import {normalizeDuration, parseBytes} from './units.js'
 
 export interface BuildContext {
@@ -126,7 +126,10 @@ function duration(n: PNode | undefined, keyPath: string, ctx: Ctx): string | und
   const s = str(n)
   if (s === undefined || n === undefined) return undefined
   try {
-    return normalizeDuration(s)
+    const d = normalizeDuration(s)
+    // Go accepts negative durations; no Compose setting means anything by one.
+    if (d.startsWith('-')) throw new Error(`invalid duration "${s}": must not be negative`)
+    return d
   } catch (e) {
     ctx.error((e as Error).message, n, keyPath)
     return undefined
@@ -446,11 +449,17 @@ function healthcheck(n: PNode | undefined, keyPath: string, ctx: Ctx): Healthche
     if (t.length > 0 && !['NONE', 'CMD', 'CMD-SHELL'].includes(t[0] as string)) {
       ctx.error(`a healthcheck test list must start with "CMD", "CMD-SHELL" or "NONE", not "${t[0]}"`, test, childPath(keyPath, 'test'))
     }
+    if (t.length === 0 || (t.length === 1 && t[0] !== 'NONE')) {
+      ctx.error('the healthcheck test is empty (give a command, or use disable: true)', test, childPath(keyPath, 'test'))
+    }
     out.test = t
   }
   setIf(out, 'timeout', duration(get(m, 'timeout'), childPath(keyPath, 'timeout'), ctx))
   setIf(out, 'interval', duration(get(m, 'interval'), childPath(keyPath, 'interval'), ctx))
-  setIf(out, 'retries', int(get(m, 'retries')))
+  const retries = int(get(m, 'retries'))
+  if (retries !== undefined && retries < 0) {
+    ctx.error(`retries must not be negative (got ${retries})`, get(m, 'retries') ?? m, childPath(keyPath, 'retries'))
+  } else setIf(out, 'retries', retries)
   setIf(out, 'start_period', duration(get(m, 'start_period'), childPath(keyPath, 'start_period'), ctx))
   setIf(out, 'start_interval', duration(get(m, 'start_interval'), childPath(keyPath, 'start_interval'), ctx))
   if (bool(get(m, 'disable'))) out.disable = true
@@ -680,7 +689,7 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
     for (const key of [...nets.entries.keys()].sort()) {
       const e = nets.entries.get(key)
       if (!e) continue
-      refs.networks.push({name: key, pos: e.keyPos, keyPath: childPath(k('networks'), key)})
+      refs.networks.push({name: key, pos: e.keyPos, keyPath: entryPath(k('networks'), e)})
       const v = asMap(e.value)
       if (!v) {
         out[key] = null
@@ -838,7 +847,7 @@ export function buildProject(root: PMap, b: BuildContext): Project {
     for (const dep of Object.keys(svc.depends_on ?? {})) {
       const entry = depsNode?.entries.get(dep)
       const pos = entry?.keyPos ?? (all.get(svcName) as PMap).pos
-      const keyPath = `services.${svcName}.depends_on.${dep}`
+      const keyPath = entry ? entryPath(`services.${svcName}.depends_on`, entry) : `services.${svcName}.depends_on.${dep}`
       const target = all.get(dep)
       if (!target) top.error(`service "${svcName}" depends on undefined service "${dep}"`, pos, keyPath)
       else if (!services[dep]) {
@@ -905,7 +914,8 @@ function reportCycles(services: Record<string, Service>, all: Map<string, PMap>,
         if (reported.has(id)) continue
         reported.add(id)
         const entry = asMap(get(all.get(n), 'depends_on'))?.entries.get(dep)
-        ctx.error(`dependency cycle detected: ${cycle.join(' -> ')}`, entry?.keyPos ?? (all.get(n) as PMap).pos, `services.${n}.depends_on.${dep}`)
+        const keyPath = entry ? entryPath(`services.${n}.depends_on`, entry) : `services.${n}.depends_on.${dep}`
+        ctx.error(`dependency cycle detected: ${cycle.join(' -> ')}`, entry?.keyPos ?? (all.get(n) as PMap).pos, keyPath)
       } else if (st === undefined) visit(dep)
     }
     stack.pop()

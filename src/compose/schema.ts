@@ -353,7 +353,7 @@ function scalarFits(s: 'string' | 'int' | 'number' | 'bool' | 'scalar', v: strin
 
 function describeSchema(s: Schema): string {
   if (typeof s === 'string') {
-    return {string: 'a string', int: 'an integer', number: 'a number', bool: 'a boolean', scalar: 'a scalar', any: 'anything'}[s]
+    return {string: 'a string', int: 'an integer', number: 'a number', bool: 'a boolean', scalar: 'a string, number, boolean or null', any: 'anything'}[s]
   }
   if ('map' in s || 'dict' in s) return 'a mapping'
   if ('list' in s) return 'a sequence'

@@ -56,6 +56,7 @@ export function parsePortSpec(spec: string): PortConfig[] {
     ip = parts.slice(0, parts.length - 2).join(':')
   }
   if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1)
+  else if (ip.includes(':')) throw new Error(`invalid IP address "${ip}" in port "${spec}" (write IPv6 addresses in brackets: "[::1]:80:80")`)
   if (ip !== '' && isIP(ip) === 0) throw new Error(`invalid IP address "${ip}" in port "${spec}" (write IPv6 addresses in brackets: "[::1]:80:80")`)
   if (container === '') throw new Error(`missing container port in "${spec}"`)
   const target = parsePortRange(container, 'container port')

@@ -22,6 +22,17 @@ export interface MapEntry {
   key: string
   keyPos: Pos
   value: PNode
+  /**
+   * How the entry was written, relative to its parent's key path, when it came from a list form
+   * (`depends_on: [db]` -> "[0]"); errors then name the node the user wrote.
+   */
+  pathSuffix?: string
+}
+
+/** Key path of a mapping entry, following how the user wrote it. */
+export function entryPath(parent: string, e: MapEntry): string {
+  if (e.pathSuffix !== undefined) return `${parent}${e.pathSuffix}`
+  return parent === '' ? e.key : `${parent}.${e.key}`
 }
 
 export interface PMap extends NodeBase {
@@ -96,7 +107,7 @@ function shortYamlMessage(message: string): string {
  */
 export function parseYamlFile(text: string, file: string): PNode | null {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, {lineCounter, uniqueKeys: true, prettyErrors: true})
+  const doc = parseDocument(text, {lineCounter, uniqueKeys: false, prettyErrors: true})
   const posAt = (offset: number): Pos => {
     const lp = lineCounter.linePos(offset)
     return {file, line: lp.line, column: lp.col}
@@ -119,7 +130,7 @@ export function parseYamlFile(text: string, file: string): PNode | null {
   const tagOf = (n: YamlNode): MergeTag | undefined =>
     n.tag === '!reset' || n.tag === '!override' ? n.tag : undefined
 
-  const convert = (node: YamlNode | null | undefined, fallback: Pos): PNode => {
+  const convert = (node: YamlNode | null | undefined, fallback: Pos, keyPath: string): PNode => {
     if (node === null || node === undefined) return scalarNode(fallback, null)
     if (isAlias(node)) {
       const target = (node as Alias).resolve(doc)
@@ -128,7 +139,7 @@ export function parseYamlFile(text: string, file: string): PNode | null {
         return scalarNode(fallback, null)
       }
       // An alias is a reference to the anchored value; each use gets its own copy.
-      return cloneNode(convert(target, fallback))
+      return cloneNode(convert(target, fallback, keyPath))
     }
     const cached = memo.get(node)
     if (cached) return cached
@@ -148,7 +159,7 @@ export function parseYamlFile(text: string, file: string): PNode | null {
         const keyScalar = k && isScalar(k) ? (k as Scalar) : null
         if (keyScalar && keyScalar.value === '<<' && keyScalar.type === Scalar.PLAIN) {
           const v = pair.value as YamlNode | null
-          const sources = v && isSeq(v) ? v.items.map((i) => convert(i as YamlNode, keyPos)) : [convert(v, keyPos)]
+          const sources = v && isSeq(v) ? v.items.map((i) => convert(i as YamlNode, keyPos, keyPath)) : [convert(v, keyPos, keyPath)]
           for (const src of sources) {
             if (src.kind !== 'map') {
               errors.push(new InputError('merge key "<<" needs a mapping or an alias to one', src.pos))
@@ -162,7 +173,13 @@ export function parseYamlFile(text: string, file: string): PNode | null {
           errors.push(new InputError('mapping keys must be scalars', keyPos))
           continue
         }
-        explicit.push({key: String(keyScalar.value), keyPos, value: convert(pair.value as YamlNode, keyPos)})
+        const key = String(keyScalar.value)
+        const childPath = keyPath === '' ? key : `${keyPath}.${key}`
+        if (explicit.some((e) => e.key === key)) {
+          errors.push(new InputError(`duplicate key "${key}"`, keyPos, childPath))
+          continue
+        }
+        explicit.push({key, keyPos, value: convert(pair.value as YamlNode, keyPos, childPath)})
       }
       const m = mapNode(pos, [], tagOf(node))
       for (const e of explicit) m.entries.set(e.key, e)
@@ -171,7 +188,7 @@ export function parseYamlFile(text: string, file: string): PNode | null {
     } else if (isSeq(node)) {
       const s = seqNode(
         pos,
-        node.items.map((i) => convert(i as YamlNode, pos)),
+        node.items.map((i, n) => convert(i as YamlNode, pos, `${keyPath}[${n}]`)),
       )
       const t = tagOf(node)
       if (t) s.tag = t
@@ -196,7 +213,7 @@ export function parseYamlFile(text: string, file: string): PNode | null {
   }
 
   if (doc.contents === null) return null
-  const root = convert(doc.contents as YamlNode, {file, line: 1, column: 1})
+  const root = convert(doc.contents as YamlNode, {file, line: 1, column: 1}, '')
   if (errors.length > 0) throw new InputErrors(errors)
   return root
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Entrypoint with the official postgres image's behaviour (written for the stand-in): first start
 # initialises PGDATA from POSTGRES_* and runs /docker-entrypoint-initdb.d; later starts just run.
-set -Eeuo pipefail
+set -Eeo pipefail
 
 # VAR or VAR_FILE (a file holding the value), not both.
 file_env() {
