@@ -49,7 +49,6 @@ if engine_up; then
   exit 0
 fi
 
-command -v docker >/dev/null 2>&1 || die "no docker client on PATH"
 if [ "$(id -u)" != 0 ]; then
   die "Docker engine not reachable and not root: start dockerd yourself (or set DOCKER_HOST) and retry"
 fi
@@ -57,15 +56,22 @@ if ! command -v apt-get >/dev/null 2>&1 || ! grep -qiE '^(ID|ID_LIKE)=.*(debian|
   die "Docker engine not reachable and this is not Debian/Ubuntu: install and start Docker yourself, then retry"
 fi
 
-if ! command -v dockerd >/dev/null 2>&1; then
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
   say "installing docker.io from apt"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq </dev/null
-  apt-get install -y -qq --no-install-recommends docker.io </dev/null >/dev/null
+  apt-get install -y -qq docker.io </dev/null >/dev/null
+  # Under systemd the package starts its own daemon; use that one instead of starting a second.
+  if [ -d /run/systemd/system ]; then
+    for _ in $(seq 1 20); do
+      if engine_up; then say "Docker engine started by the docker.io package (systemd)"; exit 0; fi
+      sleep 0.5
+    done
+  fi
 fi
 # The apt package ships containerd/runc; dockerd starts its own containerd when none is running.
 
-if [ -s "$pidfile" ] && [ -d "/proc/$(cat "$pidfile")" ]; then
+if [ -s "$pidfile" ] && [ "$(cat "/proc/$(cat "$pidfile")/comm" 2>/dev/null)" = dockerd ]; then
   say "dockerd already started (pid $(cat "$pidfile")); waiting for it"
 else
   mkdir -p "$(dirname "$log")" "$(dirname "$pidfile")"

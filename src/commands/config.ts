@@ -5,6 +5,7 @@ import {TtaCommand} from '../base-command.js'
 import {composeView} from '../compose/view.js'
 import {writeJson} from '../ui/output.js'
 import {loadWorkspaceProject, MODES} from '../workspace/project.js'
+import {ensureSecrets} from '../workspace/secrets.js'
 
 export default class Config extends TtaCommand {
   static override summary = 'Print the resolved compose model (interpolated, merged, validated).'
@@ -33,6 +34,11 @@ export default class Config extends TtaCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(Config)
     const workspace = this.openWorkspace(flags)
+    // The bundled files require generated secrets; create them once, as `tta dev` would.
+    if (!flags.file) {
+      const secrets = ensureSecrets(workspace.envFile)
+      if (secrets.generated.length > 0) process.stderr.write(`generated ${secrets.generated.join(', ')} into ${secrets.envFile} (mode 0600)\n`)
+    }
     const loaded = loadWorkspaceProject({
       workspace,
       cwd: process.cwd(),

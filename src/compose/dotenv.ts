@@ -82,10 +82,9 @@ export function parseDotenv(text: string, file: string, options: DotenvOptions =
       continue
     }
     if (sep !== '=' && sep !== ':') {
-      const detail = INLINE_SPACE.test(src[i - 1] ?? '')
-        ? 'key cannot contain a space'
-        : `unexpected character ${JSON.stringify(sep)} in variable name`
-      throw new InputErrors([errorAt(detail, i)])
+      const spaced = INLINE_SPACE.test(src[i - 1] ?? '')
+      const detail = spaced ? 'key cannot contain a space' : `unexpected character ${JSON.stringify(sep)} in variable name`
+      throw new InputErrors([errorAt(detail, spaced ? keyStart + key.length : i)])
     }
     i++
     while (i < src.length && INLINE_SPACE.test(src[i] as string)) i++

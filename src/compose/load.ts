@@ -57,12 +57,11 @@ interface InterpolationState {
   errors: InputError[]
 }
 
-/** Interpolate every string scalar (not keys; `x-` extensions are skipped as they are dropped). */
+/** Interpolate every string scalar (not keys), extensions included, as Compose does. */
 function interpolateTree(node: PNode, keyPath: string, st: InterpolationState): PNode {
   if (node.kind === 'map') {
     const out = mapNode(node.pos, [], node.tag)
     for (const e of node.entries.values()) {
-      if (e.key.startsWith('x-')) continue
       out.entries.set(e.key, {...e, value: interpolateTree(e.value, childPath(keyPath, e.key), st)})
     }
     return out

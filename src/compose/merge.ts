@@ -43,7 +43,9 @@ function listOrDictToMap(node: PNode, kind: Kind, path: string, errors: InputErr
       if (v.kind !== 'scalar') continue // the schema check has reported it
       let value = v.value === null ? null : String(v.value)
       if (value === null && kind !== 'env' && kind !== 'args') value = ''
-      out.entries.set(e.key, {...e, value: scalarNode(v.pos, value)})
+      const scalar = scalarNode(v.pos, value)
+      if (v.tag) scalar.tag = v.tag
+      out.entries.set(e.key, {...e, value: scalar})
     }
   }
   return out
@@ -210,7 +212,8 @@ export function mergeNodes(base: PNode, over: PNode, path = ''): PNode {
         out.entries.delete(e.key)
         continue
       }
-      const prev = out.entries.get(e.key)
+      // Extension values are replaced whole, as Compose does.
+      const prev = e.key.startsWith('x-') ? undefined : out.entries.get(e.key)
       const p = childPath(path, e.key)
       out.entries.set(e.key, prev ? {...e, value: mergeNodes(prev.value, e.value, p)} : {...e, value: dropResets(untag(e.value))})
     }

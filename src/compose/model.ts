@@ -37,7 +37,8 @@ export interface ServiceVolume {
   consistency?: string
   bind?: {propagation?: string; create_host_path?: boolean; selinux?: 'z' | 'Z'}
   volume?: {nocopy?: boolean; subpath?: string}
-  tmpfs?: {size?: number; mode?: number}
+  /** size in bytes as a decimal string, as Compose prints it. */
+  tmpfs?: {size?: string; mode?: number}
 }
 
 export interface Healthcheck {
@@ -150,7 +151,8 @@ export interface Service {
   security_opt?: string[]
   dns?: string[]
   logging?: LoggingConfig
-  ulimits?: Record<string, {single?: number; soft?: number; hard?: number}>
+  /** A bare number for a single limit, as Compose prints it. */
+  ulimits?: Record<string, number | {soft?: number; hard?: number}>
   sysctls?: Record<string, string>
   shm_size?: string
   mem_limit?: string
@@ -201,6 +203,8 @@ export interface Project {
   volumes: Record<string, VolumeConfig>
   secrets?: Record<string, FileObjectConfig>
   configs?: Record<string, FileObjectConfig>
+  /** Top-level `x-*` keys (interpolated, merged), which Compose prints beside the sections. */
+  extensions?: Record<string, unknown>
 }
 
 /** What was loaded, beside the model: the engine labels resources with these. */

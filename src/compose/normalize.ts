@@ -32,7 +32,7 @@ import type {
 import {childPath} from './schema.js'
 import {shellSplit} from './shell-split.js'
 import {checkProtocol, checkPublished, ordered, parsePortSpec, parseVolumeSpec} from './short-syntax.js'
-import {entryPath, type PMap, type PNode, type Pos} from './tree.js'
+import {entryPath, type PMap, type PNode, type Pos, toPlain} from './tree.js'
 import {normalizeDuration, parseBytes} from './units.js'
 
 export interface BuildContext {
@@ -313,6 +313,7 @@ function ports(n: PNode | undefined, keyPath: string, ctx: Ctx): PortConfig[] | 
 function volumes(n: PNode | undefined, keyPath: string, ctx: Ctx, usedVolumes: UsedRef[]): ServiceVolume[] | undefined {
   if (n?.kind !== 'seq') return undefined
   const out: ServiceVolume[] = []
+  const refs: UsedRef[] = []
   const index = new Map<string, number>()
   n.items.forEach((item, i) => {
     const itemPath = childPath(keyPath, i)
@@ -340,13 +341,20 @@ function volumes(n: PNode | undefined, keyPath: string, ctx: Ctx, usedVolumes: U
       }
     }
     if (!v) return
-    if (v.type === 'volume' && v.source) usedVolumes.push({name: v.source, pos: item.pos, keyPath: itemPath})
     // One mount per target: a later entry (e.g. from an overlay) replaces an earlier one.
     const at = index.get(v.target)
     if (at === undefined) {
       index.set(v.target, out.length)
       out.push(v)
-    } else out[at] = v
+      refs.push({name: v.source ?? '', pos: item.pos, keyPath: itemPath})
+    } else {
+      out[at] = v
+      refs[at] = {name: v.source ?? '', pos: item.pos, keyPath: itemPath}
+    }
+  })
+  out.forEach((v, i) => {
+    const ref = refs[i]
+    if (v.type === 'volume' && v.source && ref) usedVolumes.push(ref)
   })
   return out
 }
@@ -401,7 +409,7 @@ function longVolume(m: PMap, keyPath: string, ctx: Ctx): ServiceVolume | undefin
   if (tmpfsNode) {
     const t: NonNullable<ServiceVolume['tmpfs']> = {}
     const size = bytes(get(tmpfsNode, 'size'), childPath(keyPath, 'tmpfs.size'), ctx)
-    if (size !== undefined) t.size = Number(size)
+    if (size !== undefined) t.size = String(size)
     const mode = get(tmpfsNode, 'mode')
     if (mode?.kind === 'scalar' && mode.value !== null) {
       t.mode = typeof mode.value === 'number' ? mode.value : Number.parseInt(String(mode.value), 8)
@@ -566,7 +574,7 @@ function ulimits(n: PNode | undefined): Service['ulimits'] {
       setIf(u, 'soft', int(get(v, 'soft')))
       setIf(u, 'hard', int(get(v, 'hard')))
       out[k] = u
-    } else out[k] = {single: int(v) ?? 0}
+    } else out[k] = int(v) ?? 0
   }
   return out
 }
@@ -747,7 +755,8 @@ function network(key: string, m: PMap | undefined, project: string): NetworkConf
   const out: NetworkConfig = {name: str(get(m, 'name')) ?? (external ? key : `${project}_${key}`)}
   setIf(out, 'driver', str(get(m, 'driver')))
   setIf(out, 'driver_opts', strMap(get(m, 'driver_opts')))
-  if (!external) {
+  {
+    // Compose prints `ipam: {}` for every network, external ones included.
     const ipamNode = asMap(get(m, 'ipam'))
     const ipam: NonNullable<NetworkConfig['ipam']> = {}
     setIf(ipam, 'driver', str(get(ipamNode, 'driver')))
@@ -895,6 +904,13 @@ export function buildProject(root: PMap, b: BuildContext): Project {
   if (Object.keys(secrets).length > 0) out.secrets = secrets
   out.services = services
   out.volumes = volumesOut
+  // Top-level extensions are part of what Compose prints (service-level ones are not).
+  const extensions: Record<string, unknown> = {}
+  for (const key of [...root.entries.keys()].sort()) {
+    const e = root.entries.get(key)
+    if (e && key.startsWith('x-')) extensions[key] = toPlain(e.value)
+  }
+  if (Object.keys(extensions).length > 0) out.extensions = extensions
   return out as Project
 }
 

@@ -116,8 +116,15 @@ export function parseYamlFile(text: string, file: string): PNode | null {
     throw new InputErrors(
       doc.errors.map((e) => {
       const lp = e.linePos?.[0]
-      const pos = lp ? {file, line: lp.line, column: lp.col} : posAt(e.pos[0])
-      const detail = e.code === 'DUPLICATE_KEY' ? 'duplicate key' : shortYamlMessage(e.message)
+      let pos = lp ? {file, line: lp.line, column: lp.col} : posAt(e.pos[0])
+      const quote = /Missing closing (["'])quote/.exec(e.message)?.[1]
+      if (quote) {
+        // The parser notices at the end of input; point at the quote that was never closed.
+        let at = text.lastIndexOf(quote, e.pos[0] - 1)
+        while (at > 0 && quote === '"' && text[at - 1] === '\\') at = text.lastIndexOf(quote, at - 2)
+        if (at >= 0) pos = posAt(at)
+      }
+      const detail = quote ? `unclosed ${quote === '"' ? 'double' : 'single'} quote` : shortYamlMessage(e.message)
       return new InputError(detail, pos)
       }),
     )

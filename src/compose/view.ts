@@ -4,7 +4,8 @@ type ServiceView = Omit<Service, 'name'>
 
 /**
  * The model in the shape `docker compose config` prints: the internal `name` of each service
- * dropped and map keys sorted, as Compose does.
+ * dropped, map keys sorted, top-level `x-*` extensions kept, and every literal `$` written as
+ * `$$` so the output can be fed back to Compose (or tta) without being interpolated again.
  */
 export function composeView(project: Project): Record<string, unknown> {
   const services: Record<string, ServiceView> = {}
@@ -12,16 +13,26 @@ export function composeView(project: Project): Record<string, unknown> {
     const {name: _name, ...rest} = project.services[name] as Service
     services[name] = sortKeys(rest) as ServiceView
   }
-  // Compose leaves out empty top-level sections; keys in its alphabetical order.
+  // Compose leaves out empty top-level sections.
   const view: Record<string, unknown> = {name: project.name}
   if (Object.keys(project.networks).length > 0) view.networks = sortKeys(project.networks)
   view.services = services
   if (project.configs && Object.keys(project.configs).length > 0) view.configs = sortKeys(project.configs)
   if (project.secrets && Object.keys(project.secrets).length > 0) view.secrets = sortKeys(project.secrets)
   if (Object.keys(project.volumes).length > 0) view.volumes = sortKeys(project.volumes)
-  return view
+  for (const [key, value] of Object.entries(project.extensions ?? {})) view[key] = value
+  return escapeDollars(view) as Record<string, unknown>
 }
 
 function sortKeys<T extends object>(record: T): T {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T
+}
+
+function escapeDollars(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('$', '$$$$')
+  if (Array.isArray(value)) return value.map(escapeDollars)
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, escapeDollars(v)]))
+  }
+  return value
 }

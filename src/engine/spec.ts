@@ -80,7 +80,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
         BindOptions: volume.bind?.propagation ? {Propagation: volume.bind.propagation} : undefined,
       } as Dockerode.MountSettings)
     } else if (volume.type === 'tmpfs') {
-      mounts.push({Type: 'tmpfs', Target: volume.target, TmpfsOptions: volume.tmpfs?.size ? {SizeBytes: volume.tmpfs.size} : undefined} as Dockerode.MountSettings)
+      mounts.push({Type: 'tmpfs', Target: volume.target, TmpfsOptions: volume.tmpfs?.size ? {SizeBytes: Number(volume.tmpfs.size)} : undefined} as Dockerode.MountSettings)
     }
   }
 
@@ -142,7 +142,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
       Tmpfs: service.tmpfs ? Object.fromEntries(service.tmpfs.map((t) => [t.split(':')[0], t.split(':').slice(1).join(':')])) : undefined,
       LogConfig: service.logging?.driver ? {Type: service.logging.driver, Config: nonNull(service.logging.options)} : undefined,
       Ulimits: service.ulimits
-        ? Object.entries(service.ulimits).map(([Name, u]) => ({Name, Soft: u.soft ?? u.single ?? 0, Hard: u.hard ?? u.single ?? 0}))
+        ? Object.entries(service.ulimits).map(([Name, u]) => (typeof u === 'number' ? {Name, Soft: u, Hard: u} : {Name, Soft: u.soft ?? 0, Hard: u.hard ?? 0}))
         : undefined,
       Sysctls: service.sysctls,
       ShmSize: bytes(service.shm_size),

@@ -62,7 +62,7 @@ describe('parseDotenv', () => {
       }
       return 'no error'
     }
-    expect(err("A=1\nB='it''s'\nC=3")).toBe("/w/.env:2:1: unexpected character \"'\" in variable name")
+    expect(err("A=1\nB='it''s'\nC=3")).toBe("/w/.env:2:7: unexpected character \"'\" in variable name")
     expect(err('A=1\nbad key=1')).toBe('/w/.env:2:4: key cannot contain a space')
     expect(err('A="open\nB=1')).toBe('/w/.env:1:3: unterminated quoted value for A')
     expect(err('A=${X:?must be set}')).toBe('/w/.env:1:3: required variable X is missing a value: must be set')
