@@ -75,7 +75,7 @@ export abstract class UpCommand extends TtaCommand {
     }
     if (error instanceof UnknownServiceError) return new TtaError(error.message, ExitCode.badInput)
     if (error instanceof ImageError) {
-      return new TtaError(error.message.split('\n')[0] ?? error.message, ExitCode.failed, error.phase === 'pull' ? 'no registry reachable? map the image to one you have in tta.config.yaml `images:`, or build it' : 'run with --verbose to see the build output')
+      return new TtaError(error.message, ExitCode.failed, error.phase === 'pull' ? 'no registry reachable? map the image to one you have in tta.config.yaml `images:`, or build it' : 'fix the Dockerfile or build context above; `--verbose` streams the whole build')
     }
     if (error instanceof UpFailedError) {
       const lines: string[] = []

@@ -80,35 +80,59 @@ export function buildArgs(project: string, service: Service): string[] {
   return args
 }
 
+export type Builder = 'buildkit' | 'legacy-cli' | 'api'
+
+let builderCache: Promise<Builder> | undefined
+
 /**
- * Builds through the docker CLI when it is installed (BuildKit, the user's builders and
- * cache), else through the engine API with a tar of the context.
+ * Which builder to use: the docker CLI with BuildKit when buildx is there, the CLI's classic
+ * builder when only the CLI is (a CLI without buildx refuses DOCKER_BUILDKIT=1), else the
+ * engine API.
  */
-export async function buildImage(docker: Dockerode, request: BuildRequest): Promise<void> {
-  const {execa} = await import('execa')
-  const cli = await execa('docker', ['--version'], {reject: false})
-  if (cli.exitCode === 0) {
-    const child = execa('docker', buildArgs(request.project, request.service), {
-      env: {DOCKER_BUILDKIT: '1'},
-      all: true,
-      reject: false,
-      cancelSignal: request.signal,
-    })
-    const lines: string[] = []
-    child.all?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split(/\r?\n/)) {
-        if (!line) continue
-        lines.push(line)
-        request.onOutput(line)
-      }
-    })
-    const result = await child
-    if (result.exitCode !== 0) {
-      throw new Error(`docker build failed (exit ${result.exitCode}):\n${lines.slice(-20).join('\n')}`)
-    }
-    return
+export function detectBuilder(): Promise<Builder> {
+  builderCache ??= (async () => {
+    const {execa} = await import('execa')
+    const cli = await execa('docker', ['--version'], {reject: false})
+    if (cli.exitCode !== 0) return 'api'
+    const buildx = await execa('docker', ['buildx', 'version'], {reject: false})
+    return buildx.exitCode === 0 ? 'buildkit' : 'legacy-cli'
+  })()
+  return builderCache
+}
+
+/**
+ * Builds through the docker CLI when it is installed (the user's builders, cache and
+ * .dockerignore handling), else through the engine API with a tar of the context.
+ */
+export async function buildImage(docker: Dockerode, request: BuildRequest): Promise<Builder> {
+  const builder = await detectBuilder()
+  if (builder === 'api') {
+    await buildViaApi(docker, request)
+    return builder
   }
-  await buildViaApi(docker, request)
+  const {execa} = await import('execa')
+  const args = buildArgs(request.project, request.service)
+  // The classic builder has no --progress flag.
+  if (builder === 'legacy-cli') args.splice(1, 2)
+  const child = execa('docker', args, {
+    env: {DOCKER_BUILDKIT: builder === 'buildkit' ? '1' : '0'},
+    all: true,
+    reject: false,
+    cancelSignal: request.signal,
+  })
+  const lines: string[] = []
+  child.all?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split(/\r?\n/)) {
+      if (!line) continue
+      lines.push(line)
+      request.onOutput(line)
+    }
+  })
+  const result = await child
+  if (result.exitCode !== 0) {
+    throw new Error(`docker build exited with code ${result.exitCode}; last lines:\n${lines.slice(-20).join('\n')}`)
+  }
+  return builder
 }
 
 async function buildViaApi(docker: Dockerode, request: BuildRequest): Promise<void> {

@@ -263,7 +263,8 @@ async function ensureImages(docker: Dockerode, loaded: LoadedProject, targets: s
         const t = Date.now()
         emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'start'})
         try {
-          await buildImage(docker, {project: project.name, service, signal: options.signal, onOutput: (line) => emit(options, {type: 'build-output', service: owner, line})})
+          const builder = await buildImage(docker, {project: project.name, service, signal: options.signal, onOutput: (line) => emit(options, {type: 'build-output', service: owner, line})})
+          if (builder !== 'buildkit') emit(options, {type: 'note', message: `${owner}: built with the ${builder === 'api' ? 'engine API' : 'classic builder'} (no docker buildx found)`})
         } catch (error) {
           emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'failed', error: (error as Error).message})
           throw new ImageError(owner, image, 'build', (error as Error).message)

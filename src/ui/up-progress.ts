@@ -24,7 +24,7 @@ function phaseText(event: Extract<EngineEvent, {type: 'service'}>): string {
     case 'waiting':
       return `waiting for ${event.detail}`
     case 'kept':
-      return `unchanged (${event.detail})`
+      return 'unchanged'
     case 'recreating':
       return `recreating (${event.detail})`
     default:
@@ -45,8 +45,10 @@ export function plainUpProgress(options: {verbose: boolean; write?: (line: strin
           if (options.verbose) write(formatPlan(event.plan))
           break
         case 'image':
+          // A failure is reported once, by the command's final error.
+          if (event.status === 'failed') break
           write(
-            `${event.service.padEnd(width)}  ${event.phase} ${event.image}: ${event.status === 'done' ? `done in ${seconds(event.elapsedMs ?? 0)}` : event.status === 'failed' ? chalk.red(`failed: ${event.error?.split('\n')[0]}`) : 'started'}`,
+            `${event.service.padEnd(width)}  ${event.phase} ${event.image}: ${event.status === 'done' ? `done in ${seconds(event.elapsedMs ?? 0)}` : 'started'}`,
           )
           break
         case 'pull-progress': {
