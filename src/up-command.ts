@@ -6,6 +6,7 @@ import type {Service} from './compose/model.js'
 import {connectEngine} from './docker/client.js'
 import {applyImageMap} from './engine/images.js'
 import {AbortedError} from './engine/readiness.js'
+import {PortInUseError} from './engine/ports.js'
 import {ImageError, UnknownServiceError, up, UpFailedError} from './engine/up.js'
 import {serviceUrls} from './engine/urls.js'
 import {ExitCode, TtaError} from './errors.js'
@@ -72,6 +73,10 @@ export abstract class UpCommand extends TtaCommand {
   private translate(error: Error, timeout: number): Error {
     if (error instanceof AbortedError) {
       return new TtaError('interrupted: stopped waiting; containers that were started keep running, the next run converges', ExitCode.interrupted)
+    }
+    if (error instanceof PortInUseError) {
+      const fixes = error.conflicts.map((c) => (c.variable ? `set ${c.variable} to a free port (in the workspace .env or the environment)` : `change the published port of ${c.service}`))
+      return new TtaError(`${error.message}\nnothing was started`, ExitCode.badInput, `${[...new Set(fixes)].join('; ')}, or stop what listens there`)
     }
     if (error instanceof UnknownServiceError) return new TtaError(error.message, ExitCode.badInput)
     if (error instanceof ImageError) {

@@ -9,6 +9,7 @@ import {buildImage, imageId, pullImage} from './images.js'
 import {Label} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
+import {findPortConflicts, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
 import {AbortedError, NotReadyError, readinessFor, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
 import {containerSpec, droppedFeatures, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
 
@@ -93,6 +94,10 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
   const hashes = Object.fromEntries(targets.map((name) => [name, serviceHash(project.services[name] as Service, conn.apiVersion)]))
   const plan = planUp({project, targets, observed, hashes, imageIds, forceRecreate: options.forceRecreate})
   emit({type: 'plan', plan})
+  if (portsAreLocal(conn.endpoint)) {
+    const conflicts = await findPortConflicts(portsToClaim(project, plan, loaded.environment))
+    if (conflicts.length > 0) throw new PortInUseError(conflicts)
+  }
 
   for (const network of plan.networks) {
     emit({type: 'resource', kind: 'network', name: network.name, action: network.action})
@@ -179,7 +184,14 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
       }
       options.signal?.throwIfAborted()
       emit({type: 'service', service: name, phase: 'starting', elapsedMs: elapsed()})
-      await container.start()
+      try {
+        await container.start()
+      } catch (error) {
+        // Taken between the preflight and now, or not checkable from here: say it plainly.
+        const taken = portFromEngineError((error as Error).message)
+        if (taken) throw new Error(`host port ${taken.host}:${taken.port} is already in use (another program or container listens there)`)
+        throw error
+      }
       createdNotStarted.delete(container.id)
     }
     started.get(name)?.resolve(container)
