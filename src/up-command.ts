@@ -24,20 +24,27 @@ export abstract class UpCommand extends TtaCommand {
     timeout: Flags.integer({description: 'seconds to wait for every service to be ready', default: 300, min: 1}),
     'force-recreate': Flags.boolean({description: 'recreate containers even if nothing changed'}),
     verbose: Flags.boolean({char: 'v', description: 'show the plan, build output and engine notes'}),
+    file: Flags.string({char: 'f', description: 'compose file to run instead of the bundled ones (repeatable)', multiple: true}),
   }
 
   protected abstract readonly mode: Mode
 
-  protected async runUp(flags: {build: boolean; timeout: number; 'force-recreate': boolean; verbose: boolean; workspace?: string; 'project-name'?: string; 'no-hot-reload'?: boolean}, services: string[]): Promise<void> {
+  protected async runUp(flags: {build: boolean; timeout: number; 'force-recreate': boolean; verbose: boolean; file?: string[]; workspace?: string; 'project-name'?: string; 'no-hot-reload'?: boolean}, services: string[]): Promise<void> {
+    // Connecting (loading dockerode, asking the engine its version) overlaps with loading the
+    // compose files; a bad file still wins, since its error is thrown first.
+    const connecting = connectEngine()
+    connecting.catch(() => undefined)
     const workspace = this.openWorkspace(flags)
-    const secrets = ensureSecrets(workspace.envFile)
-    if (secrets.generated.length > 0) {
-      process.stderr.write(chalk.dim(`generated ${secrets.generated.join(', ')} into ${secrets.envFile} (mode 0600)\n`))
+    if (!flags.file) {
+      const secrets = ensureSecrets(workspace.envFile)
+      if (secrets.generated.length > 0) {
+        process.stderr.write(chalk.dim(`generated ${secrets.generated.join(', ')} into ${secrets.envFile} (mode 0600)\n`))
+      }
     }
-    const loaded = loadWorkspaceProject({workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], projectName: flags['project-name']})
+    const loaded = loadWorkspaceProject({workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], files: flags.file, projectName: flags['project-name']})
     for (const warning of loaded.warnings) process.stderr.write(chalk.yellow(`warning: ${warning}\n`))
     loaded.project = applyImageMap(loaded.project, workspace.config.images)
-    const conn = await connectEngine()
+    const conn = await connecting
 
     const controller = new AbortController()
     const onSignal = (): void => controller.abort()

@@ -84,7 +84,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
  * when the container exits.
  */
 export async function waitReady(container: Dockerode.Container, service: Service, readiness: Readiness, options: WaitOptions): Promise<ReadyBy> {
-  const interval = options.intervalMs ?? 100
+  const interval = options.intervalMs ?? 50
   let lastOutput = ''
   for (;;) {
     if (options.signal?.aborted) throw new AbortedError()
@@ -123,6 +123,6 @@ export async function waitCompleted(container: Dockerode.Container, service: Ser
       throw new NotReadyError(service.name, `exited with code ${state.ExitCode}`, state.Status, state.ExitCode)
     }
     if (Date.now() >= options.deadline) throw new NotReadyError(service.name, 'did not complete before the timeout', state.Status)
-    await sleep(options.intervalMs ?? 100, options.signal)
+    await sleep(options.intervalMs ?? 50, options.signal)
   }
 }

@@ -61,6 +61,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
   for (const expose of service.expose ?? []) exposed[expose.includes('/') ? expose : `${expose}/tcp`] = {}
 
   const mounts: Dockerode.MountSettings[] = []
+  const binds: string[] = []
   for (const volume of service.volumes ?? []) {
     if (volume.type === 'volume') {
       const named = volume.source ? project.volumes[volume.source] : undefined
@@ -71,6 +72,10 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
         ReadOnly: volume.read_only ?? false,
         VolumeOptions: volume.volume?.nocopy ? {NoCopy: true} : undefined,
       } as Dockerode.MountSettings)
+    } else if (volume.type === 'bind' && volume.bind?.create_host_path) {
+      // Binds (not Mounts) make the engine create a missing source directory, as Compose does.
+      const options = [volume.read_only ? 'ro' : 'rw', volume.bind.selinux, volume.bind.propagation].filter(Boolean).join(',')
+      binds.push(`${volume.source}:${volume.target}:${options}`)
     } else if (volume.type === 'bind') {
       mounts.push({
         Type: 'bind',
@@ -128,6 +133,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
     Healthcheck: healthcheck,
     HostConfig: {
       PortBindings: bindings,
+      Binds: binds.length > 0 ? binds : undefined,
       Mounts: mounts,
       RestartPolicy: restart,
       NetworkMode: service.network_mode ?? (firstNetwork ? networkName(project, firstNetwork) : undefined),

@@ -265,10 +265,11 @@ async function ensureImages(docker: Dockerode, loaded: LoadedProject, targets: s
   // Builds share two cores with everything else: one at a time; pulls go in parallel.
   const builds: Array<() => Promise<void>> = []
   const pulls: Array<Promise<void>> = []
+  const present = new Map(await Promise.all([...byImage.keys()].map(async (image) => [image, await imageId(docker, image)] as const)))
   for (const [image, services] of byImage) {
     const owner = services[0] as string
     const service = project.services[owner] as Service
-    const existing = await imageId(docker, image)
+    const existing = present.get(image)
     const mustBuild = Boolean(service.build) && (options.build || !existing)
     if (mustBuild) {
       builds.push(async () => {

@@ -49,8 +49,9 @@ describe('containerSpec', () => {
     expect(spec.HostConfig?.PortBindings).toEqual({'6379/tcp': [{HostIp: '127.0.0.1', HostPort: '16379'}]})
     expect(spec.HostConfig?.Mounts).toEqual([
       {Type: 'volume', Source: 'p_data', Target: '/data', ReadOnly: false, VolumeOptions: undefined},
-      {Type: 'bind', Source: '/src', Target: '/app', ReadOnly: true, BindOptions: undefined},
     ])
+    // create_host_path: the engine creates a missing source, as with Compose.
+    expect(spec.HostConfig?.Binds).toEqual(['/src:/app:ro'])
     expect(spec.HostConfig?.Memory).toBe(536870912)
     expect(spec.HostConfig?.NanoCpus).toBe(500000000)
     expect(spec.HostConfig?.RestartPolicy).toEqual({Name: 'on-failure', MaximumRetryCount: 3})

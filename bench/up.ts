@@ -1,0 +1,169 @@
+// bench/up: `tta dev` against `docker compose up -d --wait` on the same files, in one run, cold
+// (nothing created) and warm (all running, nothing changed), and against the critical-path
+// limit: the same containers started in dependency order by a minimal script that polls each
+// one's healthcheck every 50 ms. Prints a table of ratios and writes bench/results/up.json.
+//
+//   npm run bench            (needs the engine, Compose v2, the built CLI and the stand-ins: npm test provides them)
+//   npm run bench -- chain   (one case)
+import {spawnSync} from 'node:child_process'
+import {cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {loadProject} from '../src/compose/load.js'
+import type {LoadedProject, Service} from '../src/compose/model.js'
+import {connectEngine, type EngineConnection} from '../src/docker/client.js'
+import {execIn} from '../src/engine/container-io.js'
+import {dependencyLevels} from '../src/engine/graph.js'
+import {Label} from '../src/engine/labels.js'
+import {healthcheckCommand} from '../src/engine/readiness.js'
+import {containerSpec, networkName} from '../src/engine/spec.js'
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const tta = join(repo, 'bin', 'run.js')
+
+interface Case {
+  name: string
+  /** Compose file both tools run, and the workspace it belongs to. */
+  file: string
+  workspace: string
+  env: Record<string, string>
+}
+
+function run(command: string, args: string[], env: Record<string, string> = {}): number {
+  const t0 = performance.now()
+  const result = spawnSync(command, args, {env: {...process.env, ...env, NO_COLOR: '1'}, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024})
+  const ms = performance.now() - t0
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${(result.stderr ?? '').slice(-2000)}`)
+  }
+  return ms
+}
+
+function removeProject(project: string): void {
+  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=${Label.project}=${project}`], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
+  if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids])
+  for (const kind of ['network', 'volume'] as const) {
+    const names = spawnSync('docker', [kind, 'ls', '-q', '--filter', `label=${Label.project}=${project}`], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
+    if (names.length > 0) spawnSync('docker', [kind, 'rm', ...names])
+  }
+}
+
+/** The critical-path limit: create+start each service once its dependencies are ready, poll every 50 ms. */
+async function limit(conn: EngineConnection, loaded: LoadedProject): Promise<number> {
+  const {docker} = conn
+  const {project} = loaded
+  const t0 = performance.now()
+  for (const [key, network] of Object.entries(project.networks)) {
+    await docker.createNetwork({Name: networkName(project, key), Labels: {[Label.project]: project.name, ...network.labels}})
+  }
+  for (const volume of Object.values(project.volumes)) await docker.createVolume({Name: volume.name, Labels: {[Label.project]: project.name}})
+  const ready = new Map<string, Promise<void>>()
+  const startOne = async (service: Service): Promise<void> => {
+    await Promise.all(Object.keys(service.depends_on ?? {}).map((dep) => ready.get(dep)))
+    const container = await docker.createContainer(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
+    await container.start()
+    const test = service.healthcheck?.test
+    if (!test) return
+    for (;;) {
+      const result = await execIn(container, healthcheckCommand(test), 5_000)
+      if (result.exitCode === 0) return
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  for (const level of dependencyLevels(project, Object.keys(project.services))) {
+    for (const name of level) ready.set(name, startOne(project.services[name] as Service))
+  }
+  await Promise.all(ready.values())
+  return performance.now() - t0
+}
+
+/** The bundled core stack, resolved by tta and written out for both tools: images mapped to the stand-ins, start_interval dropped. */
+function coreCase(): Case {
+  const workspace = mkdtempSync(join(tmpdir(), 'tta-bench-'))
+  cpSync(join(repo, 'test/fixtures/workspace'), workspace, {recursive: true})
+  const env: Record<string, string> = {}
+  let port = 41000
+  for (const name of ['REDIS', 'NEO4J_HTTP', 'NEO4J_BOLT', 'POSTGRES', 'ADMIN_API', 'CLINICAL_API', 'DEVELOPER_API', 'PATIENT_API', 'LANGGRAPH', 'FRONTEND']) env[`TTA_${name}_PORT`] = String(port++)
+  const config = spawnSync(process.execPath, [tta, 'config', '--workspace', workspace, '--no-hot-reload', '--format', 'json'], {env: {...process.env, ...env}, encoding: 'utf8'})
+  if (config.status !== 0) throw new Error(config.stderr)
+  const model = JSON.parse(config.stdout) as {services: Record<string, {image?: string; healthcheck?: Record<string, unknown>}>; name?: string}
+  const images = Object.fromEntries(
+    readFileSync(join(workspace, 'tta.config.yaml'), 'utf8')
+      .split('\n')
+      .map((line) => /^\s{2}(\S+): (\S+)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  )
+  delete model.name
+  for (const service of Object.values(model.services)) {
+    if (service.image && images[service.image]) service.image = images[service.image]
+    delete service.healthcheck?.start_interval
+  }
+  const file = join(workspace, 'bench-core.json')
+  writeFileSync(file, JSON.stringify(model, null, 2))
+  return {name: 'core', file, workspace, env}
+}
+
+function chainCase(): Case {
+  const workspace = mkdtempSync(join(tmpdir(), 'tta-bench-'))
+  return {name: 'chain', file: join(repo, 'bench/fixtures/chain/docker-compose.yml'), workspace, env: {}}
+}
+
+interface Row {
+  case: string
+  ttaCold: number
+  ttaWarm: number
+  composeCold: number
+  composeWarm: number
+  limit: number
+}
+
+async function measure(c: Case, conn: EngineConnection): Promise<Row> {
+  const p = (suffix: string): string => `bench-${c.name}-${suffix}`
+  for (const s of ['tta', 'compose', 'limit']) removeProject(p(s))
+  // Images for build: services exist after the first tta run; warm the build cache out of band.
+  const ttaArgs = (project: string): string[] => [tta, 'dev', '--workspace', c.workspace, '--project-name', project, '-f', c.file]
+  run(process.execPath, ttaArgs(p('warmup')), c.env)
+  removeProject(p('warmup'))
+
+  const ttaCold = run(process.execPath, ttaArgs(p('tta')), c.env)
+  const ttaWarm = run(process.execPath, ttaArgs(p('tta')), c.env)
+  // Same host ports for every contender: one stack at a time.
+  removeProject(p('tta'))
+  const composeArgs = ['compose', '-p', p('compose'), '-f', c.file, 'up', '-d', '--wait']
+  const composeCold = run('docker', composeArgs, c.env)
+  const composeWarm = run('docker', composeArgs, c.env)
+  removeProject(p('compose'))
+  const loaded = loadProject({files: [c.file], projectName: p('limit'), environment: {...process.env, ...c.env, TTA_WORKSPACE: c.workspace}, envFiles: []})
+  const limitMs = await limit(conn, loaded)
+  for (const s of ['tta', 'compose', 'limit']) removeProject(p(s))
+  return {case: c.name, ttaCold, ttaWarm, composeCold, composeWarm, limit: limitMs}
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2)
+  const conn = await connectEngine()
+  const cases = [chainCase, coreCase].map((make) => make()).filter((c) => wanted.length === 0 || wanted.includes(c.name))
+  const rows: Row[] = []
+  for (const c of cases) {
+    process.stderr.write(`bench up: ${c.name}…\n`)
+    rows.push(await measure(c, conn))
+  }
+  const s = (ms: number): string => `${(ms / 1000).toFixed(2)}s`
+  const x = (a: number, b: number): string => `${(a / b).toFixed(2)}x`
+  const header = ['case', 'tta cold', 'compose --wait cold', 'limit', 'tta/compose cold', 'tta/limit cold', 'tta warm', 'compose warm', 'tta/compose warm']
+  const lines = rows.map((r) => [r.case, s(r.ttaCold), s(r.composeCold), s(r.limit), x(r.ttaCold, r.composeCold), x(r.ttaCold, r.limit), s(r.ttaWarm), s(r.composeWarm), x(r.ttaWarm, r.composeWarm)])
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
+  for (const line of [header, ...lines]) process.stdout.write(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ') + '\n')
+  const engine = `${conn.version} (API ${conn.apiVersion})`
+  mkdirSync(join(repo, 'bench/results'), {recursive: true})
+  writeFileSync(join(repo, 'bench/results/up.json'), JSON.stringify({date: new Date().toISOString(), engine, rows}, null, 2) + '\n')
+  process.stdout.write(`engine ${engine}; written to bench/results/up.json\n`)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench up failed: ${(error as Error).message}\n`)
+  process.exitCode = 1
+})
