@@ -17,5 +17,12 @@ npm run build
 step "Stand-in images (scripts/standins.sh)"
 bash scripts/standins.sh
 step "Tests (vitest run $*)"
-npx vitest run "$@"
-step "All tests passed"
+mkdir -p .cache
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest.json "$@" || status=$?
+# One plain closing line, whatever the reporter printed above it.
+node -e '
+const r = JSON.parse(require("fs").readFileSync(".cache/vitest.json", "utf8"));
+console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit "$status"
