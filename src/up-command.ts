@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 import chalk from 'chalk'
 
+import {dirname} from 'node:path'
+
 import {TtaCommand} from './base-command.js'
 import type {Service} from './compose/model.js'
 import {connectEngine} from './docker/client.js'
@@ -14,6 +16,8 @@ import {seconds, table} from './ui/format.js'
 import {plainUpProgress, ttyUpProgress, type UpProgress} from './ui/up-progress.js'
 import {loadWorkspaceProject, type Mode} from './workspace/project.js'
 import {ensureSecrets} from './workspace/secrets.js'
+import {detectHostContext, translateBindSources} from './workspace/devcontainer.js'
+import {bundledComposeDir} from './paths.js'
 
 /** `tta dev`, `tta monitoring`, `tta full`: bring a mode's services to ready. */
 export abstract class UpCommand extends TtaCommand {
@@ -45,6 +49,11 @@ export abstract class UpCommand extends TtaCommand {
     for (const warning of loaded.warnings) process.stderr.write(chalk.yellow(`warning: ${warning}\n`))
     loaded.project = applyImageMap(loaded.project, workspace.config.images)
     const conn = await connecting
+    const host = await detectHostContext(conn.docker, workspace.root)
+    loaded.project = translateBindSources(loaded.project, host, [workspace.root, bundledComposeDir, ...loaded.configFiles.map((file) => dirname(file))])
+    if (flags.verbose && host.engineIsOutside) {
+      process.stderr.write(chalk.dim(`note: running in a container beside the engine; bind sources translated via ${host.via}, services probed at their container addresses\n`))
+    }
 
     const controller = new AbortController()
     const onSignal = (): void => controller.abort()
@@ -61,6 +70,7 @@ export abstract class UpCommand extends TtaCommand {
         timeoutMs: flags.timeout * 1000,
         signal: controller.signal,
         emit: (event) => progress.emit(event),
+        host,
       })
       await progress.finish()
       const rows = result.plan.levels.flat().map((name) => {

@@ -40,11 +40,10 @@ export function portsToClaim(project: Project, plan: UpPlan, variables: Record<s
 
 /**
  * Only when the engine publishes ports on this very machine can we test them by binding: not
- * for a remote engine, nor inside a devcontainer talking to the host's engine (docker outside
- * of docker), which VS Code marks with these variables.
+ * for a remote engine, nor from inside a container the engine runs (docker outside of docker).
  */
-export function portsAreLocal(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv = process.env): boolean {
-  return endpoint.host.startsWith('unix://') && !env.REMOTE_CONTAINERS && !env.CODESPACES && !env.LOCAL_WORKSPACE_FOLDER
+export function portsAreLocal(endpoint: EngineEndpoint, engineIsOutside: boolean): boolean {
+  return endpoint.host.startsWith('unix://') && !engineIsOutside
 }
 
 /** The engine's own words for a taken host port, e.g. "listen tcp4 127.0.0.1:8001: bind: address already in use". */

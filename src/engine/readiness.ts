@@ -29,7 +29,7 @@ export class AbortedError extends Error {
 /** The probe we will run: the compose healthcheck, else the image's own, else the first published port, else none. */
 export type Readiness =
   | {kind: 'healthcheck'; test: string[]; timeoutMs: number}
-  | {kind: 'port'; host: string; port: number}
+  | {kind: 'port'; host: string; port: number; target: number}
   | {kind: 'running'}
 
 export function readinessFor(service: Service, imageHealthcheck?: {Test?: string[]; Timeout?: number}): Readiness {
@@ -43,7 +43,7 @@ export function readinessFor(service: Service, imageHealthcheck?: {Test?: string
   const port = (service.ports ?? []).find((p) => p.published && p.protocol === 'tcp')
   if (port?.published) {
     const host = !port.host_ip || port.host_ip === '0.0.0.0' ? '127.0.0.1' : port.host_ip === '::' ? '::1' : port.host_ip
-    return {kind: 'port', host, port: Number(port.published)}
+    return {kind: 'port', host, port: Number(port.published), target: port.target}
   }
   return {kind: 'running'}
 }
@@ -62,6 +62,8 @@ export interface WaitOptions {
   /** Poll interval: short, because being ready early is the point. */
   intervalMs?: number
   onProbe?: (detail: string) => void
+  /** Probe ports at the container's own address (tta runs in a container on the project network). */
+  viaContainerAddress?: boolean
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -102,8 +104,9 @@ export async function waitReady(container: Dockerode.Container, service: Service
         if (result.exitCode === 0) return 'healthcheck'
         lastOutput = result.timedOut ? 'healthcheck timed out' : result.output.trim().split('\n').slice(-1)[0] ?? ''
         options.onProbe?.(`healthcheck exit ${result.exitCode ?? '?'}`)
-      } else if (await tcpAnswers(readiness.host, readiness.port)) {
-        return 'port'
+      } else {
+        const address = options.viaContainerAddress ? Object.values(info.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress : undefined
+        if (address ? await tcpAnswers(address, readiness.target, 500, 0) : await tcpAnswers(readiness.host, readiness.port)) return 'port'
       }
     }
     if (Date.now() >= options.deadline) {

@@ -111,7 +111,12 @@ export async function clean(conn: EngineConnection, projectName: string, items: 
         .map(async (item) => {
           if (!(await stillLabelled(docker, item, projectName))) return
           if (kind === 'container') await docker.getContainer(item.id).remove({force: true, v: false})
-          else if (kind === 'network') await docker.getNetwork(item.id).remove()
+          else if (kind === 'network') {
+            // Anything still attached (a devcontainer tta joined to the network) would block removal.
+            const network = docker.getNetwork(item.id)
+            for (const id of Object.keys((await network.inspect()).Containers ?? {})) await network.disconnect({Container: id, Force: true}).catch(() => undefined)
+            await network.remove()
+          }
           else if (kind === 'volume') await docker.getVolume(item.id).remove()
           else await docker.getImage(item.id).remove({force: false})
           onRemoved(item)

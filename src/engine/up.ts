@@ -2,6 +2,7 @@ import type Dockerode from 'dockerode'
 
 import type {LoadedProject, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
+import type {HostContext} from '../workspace/devcontainer.js'
 import {logTail} from './container-io.js'
 import type {Emit} from './events.js'
 import {withDependencies} from './graph.js'
@@ -21,6 +22,8 @@ export interface UpOptions {
   timeoutMs: number
   signal?: AbortSignal
   emit: Emit
+  /** Where tta runs relative to the engine (devcontainer); decides how ports are probed. */
+  host?: HostContext
 }
 
 export interface ServiceOutcome {
@@ -94,7 +97,8 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
   const hashes = Object.fromEntries(targets.map((name) => [name, serviceHash(project.services[name] as Service, conn.apiVersion)]))
   const plan = planUp({project, targets, observed, hashes, imageIds, forceRecreate: options.forceRecreate})
   emit({type: 'plan', plan})
-  if (portsAreLocal(conn.endpoint)) {
+  const outside = options.host?.engineIsOutside ?? false
+  if (portsAreLocal(conn.endpoint, outside)) {
     const conflicts = await findPortConflicts(portsToClaim(project, plan, loaded.environment))
     if (conflicts.length > 0) throw new PortInUseError(conflicts)
   }
@@ -124,6 +128,16 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
       DriverOpts: config?.driver_opts,
       Labels: {...config?.labels, [Label.project]: project.name, [Label.volume]: volume.key, [Label.version]: '2.26.1'},
     })
+  }
+
+  // From inside a container the engine runs, published ports are the host's, not ours: join the
+  // project's networks so services are reachable at their container addresses.
+  const selfId = options.host?.selfContainerId
+  if (selfId) {
+    for (const network of plan.networks) {
+      const info = await docker.getNetwork(network.name).inspect()
+      if (!Object.keys(info.Containers ?? {}).includes(selfId)) await docker.getNetwork(network.name).connect({Container: selfId})
+    }
   }
 
   const started = new Map<string, Deferred<Dockerode.Container>>()
@@ -198,7 +212,7 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
     emit({type: 'service', service: name, phase: 'checking', elapsedMs: elapsed()})
     const info = await container.inspect()
     const readiness = readinessFor(service, info.Config.Healthcheck as {Test?: string[]; Timeout?: number} | undefined)
-    const readyBy = await waitReady(container, service, readiness, {deadline, signal: options.signal})
+    const readyBy = await waitReady(container, service, readiness, {deadline, signal: options.signal, viaContainerAddress: outside})
     ready.get(name)?.resolve()
     outcomes.push({service: name, containerId: container.id, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
     emit({type: 'service', service: name, phase: 'ready', readyBy, elapsedMs: elapsed()})

@@ -90,7 +90,7 @@ describe('small engine helpers', () => {
   it('chooses readiness: healthcheck, else image healthcheck, else port, else running', () => {
     expect(readinessFor(redis)).toMatchObject({kind: 'healthcheck', timeoutMs: 2000})
     const bare = svc('web', {ports: [{mode: 'ingress', target: 80, published: '8080', protocol: 'tcp'}]})
-    expect(readinessFor(bare)).toEqual({kind: 'port', host: '127.0.0.1', port: 8080})
+    expect(readinessFor(bare)).toEqual({kind: 'port', host: '127.0.0.1', port: 8080, target: 80})
     expect(readinessFor(bare, {Test: ['CMD-SHELL', 'true']})).toMatchObject({kind: 'healthcheck'})
     expect(readinessFor(svc('tool'))).toEqual({kind: 'running'})
     expect(readinessFor(svc('off', {healthcheck: {disable: true}}))).toEqual({kind: 'running'})
