@@ -1,7 +1,11 @@
+import {readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import {createServer} from 'node:net'
+import {join} from 'node:path'
+import type Dockerode from 'dockerode'
 
 import type {Project} from '../compose/model.js'
 import type {EngineEndpoint} from '../docker/endpoint.js'
+import {Label} from './labels.js'
 import type {UpPlan} from './plan.js'
 
 export interface PortClaim {
@@ -10,12 +14,14 @@ export interface PortClaim {
   port: number
   /** The variable the port came from, when the loader saw one with this value (e.g. TTA_REDIS_PORT). */
   variable?: string
+  /** Who holds it, when known: "container x (compose project y)" or "process nginx (pid 12)". */
+  holder?: string
 }
 
 /** A host port a service is about to publish is taken by something else. */
 export class PortInUseError extends Error {
   constructor(readonly conflicts: PortClaim[]) {
-    super(conflicts.map((c) => `${c.service}: host port ${c.host}:${c.port} is already in use`).join('\n'))
+    super(conflicts.map((c) => `${c.service}: host port ${c.host}:${c.port} is already in use${c.holder ? ` by ${c.holder}` : ''}`).join('\n'))
     this.name = 'PortInUseError'
   }
 }
@@ -64,4 +70,65 @@ function isFree(host: string, port: number): Promise<boolean> {
 export async function findPortConflicts(claims: PortClaim[]): Promise<PortClaim[]> {
   const results = await Promise.all(claims.map(async (claim) => ((await isFree(claim.host, claim.port)) ? undefined : claim)))
   return results.filter((c): c is PortClaim => c !== undefined)
+}
+
+/** Who holds a host port: a container publishing it, else a local process (from /proc), else unknown. */
+export async function findPortHolder(docker: Dockerode, port: number): Promise<string | undefined> {
+  const containers = await docker.listContainers().catch(() => [])
+  const holder = containers.find((c) => c.Ports.some((p) => p.PublicPort === port))
+  if (holder) {
+    const project = holder.Labels[Label.project]
+    return `container ${(holder.Names[0] ?? holder.Id).replace(/^\//, '')}${project ? ` (compose project ${project})` : ''}`
+  }
+  const process = processListening(port)
+  return process ? `process ${process.command} (pid ${process.pid})` : undefined
+}
+
+/** The process listening on a TCP port, found through /proc (Linux, same user or root). */
+export function processListening(port: number, proc = '/proc'): {pid: number; command: string} | undefined {
+  const inodes = new Set<string>()
+  for (const table of ['net/tcp', 'net/tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(join(proc, table), 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/)
+      const local = fields[1]
+      // st 0A = LISTEN; the port is the hex after the colon.
+      if (local && fields[3] === '0A' && Number.parseInt(local.split(':')[1] ?? '', 16) === port && fields[9]) inodes.add(fields[9])
+    }
+  }
+  if (inodes.size === 0) return undefined
+  for (const pid of readdirSafe(proc).filter((name) => /^\d+$/.test(name))) {
+    for (const fd of readdirSafe(join(proc, pid, 'fd'))) {
+      let target = ''
+      try {
+        target = readlinkSync(join(proc, pid, 'fd', fd))
+      } catch {
+        continue
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
+      if (inode && inodes.has(inode)) {
+        let command = '?'
+        try {
+          command = readFileSync(join(proc, pid, 'comm'), 'utf8').trim()
+        } catch {
+          // The process may have exited between the two reads.
+        }
+        return {pid: Number(pid), command}
+      }
+    }
+  }
+  return undefined
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
 }

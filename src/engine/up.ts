@@ -10,7 +10,7 @@ import {buildImage, imageId, pullImage} from './images.js'
 import {Label} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
-import {findPortConflicts, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
+import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
 import {AbortedError, NotReadyError, readinessFor, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
 import {containerSpec, droppedFeatures, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
 
@@ -100,7 +100,10 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
   const outside = options.host?.engineIsOutside ?? false
   if (portsAreLocal(conn.endpoint, outside)) {
     const conflicts = await findPortConflicts(portsToClaim(project, plan, loaded.environment))
-    if (conflicts.length > 0) throw new PortInUseError(conflicts)
+    if (conflicts.length > 0) {
+      for (const conflict of conflicts) conflict.holder = await findPortHolder(docker, conflict.port)
+      throw new PortInUseError(conflicts)
+    }
   }
 
   for (const network of plan.networks) {

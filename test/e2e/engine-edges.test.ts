@@ -75,7 +75,17 @@ describe('engine edges', () => {
       expect(result.code).toBe(2)
       expect(result.stderr).toContain(`developer-api: host port 127.0.0.1:${port} is already in use`)
       expect(result.stderr).toContain('set TTA_DEVELOPER_API_PORT to a free port')
+      // The holder is named: this test's own process.
+      expect(result.stderr).toMatch(new RegExp(`in use by process \\S+ \\(pid ${process.pid}\\)`))
       expect(await states()).toEqual({})
+      // tta doctor reports the same, and exits 1.
+      const doctor = await tta(['doctor', '--json'], {TTA_DEVELOPER_API_PORT: String(port)})
+      expect(doctor.code).toBe(1)
+      const report = JSON.parse(doctor.stdout) as {ok: boolean; checks: Array<{id: string; status: string; detail: string}>}
+      expect(report.ok).toBe(false)
+      const ports = report.checks.find((c) => c.id === 'ports')
+      expect(ports?.status).toBe('fail')
+      expect(ports?.detail).toContain(`127.0.0.1:${port} (developer-api) is taken by process`)
     } finally {
       blocker.close()
     }
