@@ -32,7 +32,13 @@ export interface ProjectRequest {
   environment?: NodeJS.ProcessEnv
 }
 
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
+
+/** The compose project name: the flag, else tta.config.yaml, else "tta". A bad flag value is refused (exit 2). */
 export function projectNameFor(request: Pick<ProjectRequest, 'projectName' | 'workspace' | 'environment'>): string {
+  if (request.projectName !== undefined && !PROJECT_NAME.test(request.projectName)) {
+    throw new TtaError(`invalid --project-name "${request.projectName}"`, ExitCode.badInput, 'use lowercase letters, digits, "-" and "_", starting with a letter or digit (as Compose does)')
+  }
   return request.projectName ?? request.workspace.config.projectName ?? DEFAULT_PROJECT_NAME
 }
 
