@@ -70,6 +70,13 @@ describe('tta in a devcontainer (docker outside of docker)', () => {
     expect(body).toContain('from-devcontainer')
   })
 
+  it('builds through the engine API when the container has no docker CLI', async () => {
+    const result = await inCli(['dev', 'langgraph', '--build', '--verbose'])
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain('langgraph: built with the engine API (no docker buildx found)')
+    expect(result.stderr).toMatch(/langgraph\s+build tta\/langgraph:dev: done/)
+  })
+
   it('a second run from inside recreates nothing', async () => {
     const result = await inCli(['dev'])
     expect(result.code).toBe(0)
