@@ -78,7 +78,8 @@ export async function connectEngine(env: NodeJS.ProcessEnv = process.env): Promi
   }
 }
 
-function unreachable(endpoint: EngineEndpoint, error: Error & {code?: string}): TtaError {
+/** The exit-3 error for an engine that does not answer, with how to fix it. */
+export function unreachable(endpoint: EngineEndpoint, error: Error & {code?: string}): TtaError {
   const via = endpoint.context ? `${endpoint.host} (docker context "${endpoint.context}")` : `${endpoint.host} (${endpoint.source})`
   const reason = error.code === 'ENOENT' ? 'no socket there' : error.code === 'EACCES' ? 'permission denied' : error.code === 'ECONNREFUSED' ? 'connection refused' : error.message
   const hint =

@@ -3,6 +3,10 @@ import {isAbsolute, join, resolve} from 'node:path'
 import {isMap, isScalar, isSeq, type Node, type Pair} from 'yaml'
 
 import {InputError, InputErrors} from '../errors.js'
+import {parseBackupConfig, type BackupConfig} from './backup-config.js'
+import type {ProbeOverride} from '../probes/types.js'
+import {parseDeployTargets, type DeployTarget} from './deploy-config.js'
+import {parseProbes} from './probes-config.js'
 import {readSourceDocument, type SourceDocument} from './yaml-source.js'
 
 export const WORKSPACE_CONFIG_FILE = 'tta.config.yaml'
@@ -16,6 +20,12 @@ export interface WorkspaceConfig {
   images: Record<string, string>
   /** Extra compose overlays, absolute, merged after the bundled files. */
   composeFiles: string[]
+  /** `deploy:` targets by name (tta deploy ENV); absent when the file has none. */
+  deploy?: Record<string, DeployTarget>
+  /** `probes:` overrides by service name (tta status); absent when the file has none. */
+  probes?: Record<string, ProbeOverride>
+  /** `backup:` defaults for tta backup (dir, keep, maxAge); absent when the file has none. */
+  backup?: BackupConfig
 }
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
@@ -75,10 +85,19 @@ export function loadWorkspaceConfig(dir: string): WorkspaceConfig {
         })
         break
       }
+      case 'deploy':
+        config.deploy = parseDeployTargets(src, pair.value, dir, errors)
+        break
+      case 'probes':
+        config.probes = parseProbes(src, pair.value, errors)
+        break
+      case 'backup':
+        config.backup = parseBackupConfig(src, pair.value, errors)
+        break
       default:
         errors.push(
           new InputError(
-            `unknown key "${key}" (supported: projectName, images, composeFiles)`,
+            `unknown key "${key}" (supported: projectName, images, composeFiles, deploy, probes, backup)`,
             src.position(pair.key),
             key,
           ),
