@@ -76,14 +76,20 @@ export async function detectHostContext(docker: Dockerode, workspaceRoot: string
 
 async function findSelf(docker: Dockerode): Promise<Dockerode.ContainerInspectInfo | undefined> {
   const candidates = new Set<string>([hostname()])
-  // cgroup v1 and mountinfo name the container id even when the hostname was changed.
-  for (const text of [readIfExists('/proc/self/cgroup') ?? '', readIfExists('/proc/self/mountinfo') ?? '']) {
-    for (const match of text.matchAll(/(?:docker[-/]|containers\/)([0-9a-f]{64})/g)) if (match[1]) candidates.add(match[1])
+  // Our own /etc/hostname is bind-mounted from .../containers/<id>/hostname, and cgroup v1 names
+  // the id, even when the hostname was changed. Other container ids can show up in mountinfo
+  // too (an engine running in here mounts its containers' shm), so only these lines count.
+  for (const line of (readIfExists('/proc/self/mountinfo') ?? '').split('\n')) {
+    if (line.split(' ')[4] !== '/etc/hostname') continue
+    const id = /containers\/([0-9a-f]{64})\//.exec(line)?.[1]
+    if (id) candidates.add(id)
   }
+  for (const match of (readIfExists('/proc/self/cgroup') ?? '').matchAll(/docker[-/]([0-9a-f]{64})/g)) if (match[1]) candidates.add(match[1])
   for (const id of candidates) {
     try {
       const info = await docker.getContainer(id).inspect()
-      if (info.Config.Hostname === hostname() || info.Id === id) return info
+      // The container must be the one we run in: same hostname as ours.
+      if (info.Config.Hostname === hostname()) return info
     } catch {
       // Not a container of this engine: try the next candidate.
     }
