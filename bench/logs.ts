@@ -83,7 +83,11 @@ async function main(): Promise<void> {
     timed(process.execPath, [tta, 'dev', '-f', file, '--workspace', workspace, '--project-name', PROJECT], env)
     const deadline = Date.now() + 600_000
     for (;;) {
-      const done = Array.from({length: SERVICES}, (_, n) => spawnSync('docker', ['logs', '--tail', '1', `${PROJECT}-svc${String(n).padStart(2, '0')}-1`], {encoding: 'utf8'}).stdout.includes('done')).every(Boolean)
+      // stdout and stderr reach the log file through separate copiers: the done line may not be the last one.
+      const done = Array.from({length: SERVICES}, (_, n) => {
+        const out = spawnSync('docker', ['logs', '--tail', '200', `${PROJECT}-svc${String(n).padStart(2, '0')}-1`], {encoding: 'utf8'})
+        return `${out.stdout}${out.stderr}`.includes('done')
+      }).every(Boolean)
       if (done) break
       if (Date.now() > deadline) throw new Error('the services did not finish writing their lines within 600 s')
       await new Promise((r) => setTimeout(r, 500))

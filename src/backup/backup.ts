@@ -69,8 +69,7 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
   const {conn, project, emit} = request
   const services = request.services ?? []
   const now = request.now ?? (() => new Date())
-  await sweepOneOffs(conn.docker, project)
-  const targets = await discoverTargets(conn.docker, project)
+  const [, targets] = await Promise.all([sweepOneOffs(conn.docker, project), discoverTargets(conn.docker, project)])
   const unknown = services.filter((s) => !targets.has(s))
   if (unknown.length > 0) {
     throw new TtaError(

@@ -93,6 +93,9 @@ export class BackupStore {
   /** Claims a new backup directory (0700); the id is the UTC start time, suffixed if taken. */
   begin(started: Date): PendingBackup {
     mkdirSync(this.root, {recursive: true, mode: 0o700})
+    // Dumps hold the databases' data: keep them out of git when the directory is inside a checkout.
+    const ignore = join(this.root, '.gitignore')
+    if (!existsSync(ignore)) writeFileSync(ignore, '# tta backups: database dumps, never commit them\n*\n', {mode: 0o600})
     for (let attempt = 0; attempt < 100; attempt++) {
       const id = backupId(started, attempt)
       const dir = join(this.root, id)
@@ -160,7 +163,7 @@ export class BackupStore {
       throw new TtaError(
         id === 'latest' ? `no backups of project ${project} in ${this.root}` : `no backup ${id} in ${this.root}`,
         ExitCode.badInput,
-        known.length > 0 ? `backups of ${project}: ${known.slice(-5).join(', ')}${known.length > 5 ? ' …' : ''} (tta backup --list)` : 'take one with `tta backup`',
+        known.length > 0 ? `newest backups of ${project}: ${known.slice(-5).reverse().join(', ')}${known.length > 5 ? ', …' : ''} (tta backup --list)` : 'take one with `tta backup`',
       )
     }
     if (!entry.manifest) {

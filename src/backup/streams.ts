@@ -224,20 +224,37 @@ async function pump(socket: Duplex, io: StreamIo): Promise<{stdout: string; stde
 export interface ExecOptions extends StreamIo {
   env?: string[]
   user?: string
+  /**
+   * Stop the command when tta goes away (Ctrl-C, a kill): the engine does not stop an exec'd
+   * process whose client left, so a long pg_dump would run on, holding its locks. A small sh
+   * wrapper keeps stdin open and kills the command when stdin closes; the image needs sh.
+   */
+  stopWithClient?: boolean
 }
+
+// The watcher must not hold the exec's stdout/stderr open, or the stream outlives the command.
+const WATCHDOG = 'exec 3<&0; "$@" & pid=$!; (cat <&3; kill $pid) >/dev/null 2>&1 & wait $pid'
 
 /** Runs a command in a running container, streaming its stdin/stdout; bounded only by the command itself. */
 export async function execStream(container: Dockerode.Container, cmd: string[], options: ExecOptions = {}): Promise<StreamResult> {
+  const watchdog = Boolean(options.stopWithClient) && !options.stdin
   const exec = await container.exec({
-    Cmd: cmd,
-    AttachStdin: Boolean(options.stdin),
+    Cmd: watchdog ? ['sh', '-c', WATCHDOG, 'sh', ...cmd] : cmd,
+    AttachStdin: Boolean(options.stdin) || watchdog,
     AttachStdout: true,
     AttachStderr: true,
     Env: options.env,
     User: options.user,
   })
-  const socket = (await exec.start({hijack: true, stdin: Boolean(options.stdin)})) as Duplex
-  const {stdout, stderr} = await pump(socket, options)
+  const socket = (await exec.start({hijack: true, stdin: Boolean(options.stdin) || watchdog})) as Duplex
+  let output: {stdout: string; stderr: string}
+  try {
+    output = await pump(socket, options)
+  } finally {
+    // Closing stdin lets the watchdog's reader finish.
+    if (watchdog) socket.end()
+  }
+  const {stdout, stderr} = output
   // The stream can end a moment before the engine records the exit code.
   for (let i = 0; i < 250; i++) {
     const info = await exec.inspect()

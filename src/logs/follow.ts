@@ -55,13 +55,15 @@ export async function followLogs(api: EngineApi, options: FollowOptions): Promis
   const active = new Set<Promise<void>>()
   const attach = (entry: Followed): void => {
     entry.attached = true
-    const since = entry.last ? tsToUnix(entry.last.ts) : options.query.since
+    // Pick up at the newest timestamp shown. `since` is inclusive, so the lines shown at exactly
+    // that timestamp come again: skip those, once each.
+    const boundary = entry.last ? {ts: entry.last.ts, texts: new Set(entry.last.texts)} : undefined
+    const since = boundary ? tsToUnix(boundary.ts) : options.query.since
     const done: Promise<void> = streamLogs(api, entry.source, {follow: true, since, until: options.query.until}, (line) => {
+      if (boundary && line.ts === boundary.ts && boundary.texts.delete(line.text)) return
       const last = entry.last
-      // `since` is inclusive: skip what was already shown at that very timestamp.
-      if (last && (line.ts < last.ts || (line.ts === last.ts && last.texts.has(line.text)))) return
-      if (!last || line.ts !== last.ts) entry.last = {ts: line.ts, texts: new Set([line.text])}
-      else last.texts.add(line.text)
+      if (!last || line.ts > last.ts) entry.last = {ts: line.ts, texts: new Set([line.text])}
+      else if (line.ts === last.ts) last.texts.add(line.text)
       if (options.keep(line)) options.onLine(line, entry.source)
     }, signal)
       .catch((error: Error & {statusCode?: number}) => {

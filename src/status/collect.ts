@@ -25,6 +25,8 @@ export interface InspectedContainer {
   RestartCount: number
   State: {Status: string; Pid: number; ExitCode: number; StartedAt: string; FinishedAt: string; Health?: {Status: string}}
   Config: {Image: string; Env: string[] | null; Cmd: string[] | null; Healthcheck?: {Test?: string[]; Timeout?: number}}
+  /** Memory: the limit in bytes, 0 when unlimited. */
+  HostConfig?: {Memory?: number}
 }
 
 export interface CollectOptions {
@@ -211,7 +213,8 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
       probe,
       cpuPercent: cpu === undefined ? null : Math.round(cpu * 100) / 100,
       memoryBytes: sample?.memoryBytes ?? null,
-      memoryLimitBytes: sample?.memoryLimitBytes ?? null,
+      // The container's own setting: the engine's stats report the machine's memory when unlimited.
+      memoryLimitBytes: info.HostConfig?.Memory || null,
     }
   })
 

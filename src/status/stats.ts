@@ -15,7 +15,6 @@ export interface StatsSample {
   cpuPercent?: number
   /** Memory in use without the page cache, as `docker stats` shows it. */
   memoryBytes?: number
-  memoryLimitBytes?: number
   source: 'cgroup' | 'engine'
 }
 
@@ -58,14 +57,6 @@ export function statValue(text: string, key: string): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
-/** cgroup v1 reports "no limit" as a huge number, v2 as "max". */
-export function limitValue(text: string): number | undefined {
-  const trimmed = text.trim()
-  if (trimmed === 'max' || trimmed === '') return undefined
-  const value = Number(trimmed)
-  return Number.isFinite(value) && value < 2 ** 62 ? value : undefined
-}
-
 function read(path: string): string {
   return readFileSync(path, 'utf8')
 }
@@ -87,13 +78,13 @@ export function readCgroupSample(pid: number, containerId: string): StatsSample 
       }
       const stat = read(`${dirs.memory}/memory.stat`)
       const used = Number(read(`${dirs.memory}/memory.usage_in_bytes`))
-      return {at, source: 'cgroup', cpuNanos: Number(usage), memoryBytes: Math.max(0, used - (statValue(stat, 'total_inactive_file') ?? 0)), memoryLimitBytes: limitValue(read(`${dirs.memory}/memory.limit_in_bytes`))}
+      return {at, source: 'cgroup', cpuNanos: Number(usage), memoryBytes: Math.max(0, used - (statValue(stat, 'total_inactive_file') ?? 0))}
     }
     const cpuStat = read(`${dirs.cpu}/cpu.stat`)
     const stat = read(`${dirs.memory}/memory.stat`)
     const used = Number(read(`${dirs.memory}/memory.current`))
     const usec = statValue(cpuStat, 'usage_usec')
-    return {at, source: 'cgroup', cpuNanos: usec === undefined ? undefined : usec * 1000, memoryBytes: Math.max(0, used - (statValue(stat, 'inactive_file') ?? 0)), memoryLimitBytes: limitValue(read(`${dirs.memory}/memory.max`))}
+    return {at, source: 'cgroup', cpuNanos: usec === undefined ? undefined : usec * 1000, memoryBytes: Math.max(0, used - (statValue(stat, 'inactive_file') ?? 0))}
   } catch {
     return undefined
   }
@@ -112,7 +103,7 @@ export function cpuPercent(previous: StatsSample | undefined, current: StatsSamp
 export interface EngineStats {
   cpu_stats?: {cpu_usage?: {total_usage?: number; percpu_usage?: number[]}; system_cpu_usage?: number; online_cpus?: number}
   precpu_stats?: {cpu_usage?: {total_usage?: number}; system_cpu_usage?: number}
-  memory_stats?: {usage?: number; limit?: number; stats?: Record<string, number>}
+  memory_stats?: {usage?: number; stats?: Record<string, number>}
 }
 
 export function engineSample(stats: EngineStats, at = now()): StatsSample {
@@ -127,13 +118,11 @@ export function engineSample(stats: EngineStats, at = now()): StatsSample {
   }
   const memory = stats.memory_stats
   const cache = memory?.stats?.total_inactive_file ?? memory?.stats?.inactive_file ?? 0
-  const limit = memory?.limit
   return {
     at,
     source: 'engine',
     cpuPercent: percent,
     memoryBytes: memory?.usage !== undefined ? Math.max(0, memory.usage - cache) : undefined,
-    memoryLimitBytes: limit && limit < 2 ** 62 ? limit : undefined,
   }
 }
 

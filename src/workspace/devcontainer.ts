@@ -74,18 +74,25 @@ export async function detectHostContext(docker: Dockerode, workspaceRoot: string
   return {detection, engineIsOutside: false, mappings: [], via: 'none'}
 }
 
-async function findSelf(docker: Dockerode): Promise<Dockerode.ContainerInspectInfo | undefined> {
+/**
+ * Names or ids our own container may have, for an engine to confirm (its Config.Hostname must be
+ * our hostname). Our own /etc/hostname is bind-mounted from .../containers/<id>/hostname, and
+ * cgroup v1 names the id, even when the hostname was changed. Other container ids can show up in
+ * mountinfo too (an engine running in here mounts its containers' shm), so only these lines count.
+ */
+export function selfContainerCandidates(): string[] {
   const candidates = new Set<string>([hostname()])
-  // Our own /etc/hostname is bind-mounted from .../containers/<id>/hostname, and cgroup v1 names
-  // the id, even when the hostname was changed. Other container ids can show up in mountinfo
-  // too (an engine running in here mounts its containers' shm), so only these lines count.
   for (const line of (readIfExists('/proc/self/mountinfo') ?? '').split('\n')) {
     if (line.split(' ')[4] !== '/etc/hostname') continue
     const id = /containers\/([0-9a-f]{64})\//.exec(line)?.[1]
     if (id) candidates.add(id)
   }
   for (const match of (readIfExists('/proc/self/cgroup') ?? '').matchAll(/docker[-/]([0-9a-f]{64})/g)) if (match[1]) candidates.add(match[1])
-  for (const id of candidates) {
+  return [...candidates]
+}
+
+async function findSelf(docker: Dockerode): Promise<Dockerode.ContainerInspectInfo | undefined> {
+  for (const id of selfContainerCandidates()) {
     try {
       const info = await docker.getContainer(id).inspect()
       // The container must be the one we run in: same hostname as ours.

@@ -126,14 +126,18 @@ async function serverInfo(container: Dockerode.Container, pg: PgAccess, signal?:
     pg,
     'postgres',
     `SELECT 'v:' || current_setting('server_version'); SELECT 'n:' || current_setting('server_version_num');
-SELECT 'd:' || datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY datname;`,
+SELECT 'd:' || datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY datname;
+SELECT 'o:' || count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%';`,
     signal,
   )
   const lines = out.split('\n')
+  // The maintenance database `postgres` is only worth dumping when someone put something in it.
+  const postgresEmpty = (lines.find((l) => l.startsWith('o:')) ?? 'o:1') === 'o:0'
   return {
     version: (lines.find((l) => l.startsWith('v:')) ?? 'v:?').slice(2).split(' ')[0] ?? '?',
     versionNum: Number((lines.find((l) => l.startsWith('n:')) ?? 'n:0').slice(2)),
-    databases: lines.filter((l) => l.startsWith('d:')).map((l) => l.slice(2)),
+    databases: lines.filter((l) => l.startsWith('d:')).map((l) => l.slice(2)).filter((db) => !(db === 'postgres' && postgresEmpty)),
   }
 }
 
@@ -145,7 +149,7 @@ async function dumpDatabase(ctx: BackupContext, container: Dockerode.Container, 
     if (!snapshot) throw new StrategyError(`could not export a snapshot of database ${db}`)
     const name = ctx.fileName(`${ctx.target.service}.${safeComponent(db)}.pgdump`)
     const dumping = captureToFile(ctx, name, `pg_dump of ${db}`, (stdout) =>
-      execStream(container, ['pg_dump', '-Fc', '--lock-wait-timeout=60000', `--snapshot=${snapshot}`, '-U', pg.user, '-d', db], {stdout, env: pg.env, signal: ctx.signal}),
+      execStream(container, ['pg_dump', '-Fc', '--lock-wait-timeout=60000', `--snapshot=${snapshot}`, '-U', pg.user, '-d', db], {stdout, env: pg.env, signal: ctx.signal, stopWithClient: true}),
     )
     // Counted in the exported snapshot while pg_dump reads it.
     session.send(`${COUNT_ROWS_SQL}\\echo tta:counts\n`)

@@ -224,7 +224,7 @@ export const redisStrategy: Strategy = {
     if (delay && delay !== '0') await configSet(container, redis, 'repl-diskless-sync-delay', '0', ctx.signal)
     let captured
     try {
-      captured = await captureToFile(ctx, name, 'redis-cli --rdb', (stdout) => execStream(container, cmd, {stdout, env: redis.env, signal: ctx.signal}), {
+      captured = await captureToFile(ctx, name, 'redis-cli --rdb', (stdout) => execStream(container, cmd, {stdout, env: redis.env, signal: ctx.signal, stopWithClient: true}), {
         before: new RdbEndMarkStripper(),
         through: head,
         validate: () => (head.head.subarray(0, 5).toString('latin1') === 'REDIS' ? undefined : 'redis-cli --rdb did not produce an RDB file'),

@@ -89,6 +89,7 @@ describe('BackupStore', () => {
     expect(pending.id).toBe('20261121T120000Z')
     expect(statSync(store.root).mode & 0o777).toBe(0o700)
     expect(statSync(pending.dir).mode & 0o777).toBe(0o700)
+    expect(readFileSync(join(store.root, '.gitignore'), 'utf8')).toMatch(/^\*$/m)
     const sink = pending.sink('postgres.tta.pgdump')
     await new Promise<void>((resolve, reject) => sink.stream.end(Buffer.from('abc'), () => resolve()).on('error', reject))
     expect(readdirSync(pending.dir).sort()).toEqual(['.tta-backup.lock', 'postgres.tta.pgdump.partial'])

@@ -6,7 +6,7 @@ import {factsFromContainer, publishedPorts, urlsFor, type InspectedContainer, ty
 import {monitoringServices} from '../../../src/status/groups.js'
 import {escapeLabel, renderMetrics} from '../../../src/status/metrics.js'
 import {countVerdicts, verdictFor, type ServiceStatus, type StatusProbe, type StatusReport} from '../../../src/status/model.js'
-import {cgroupDirs, cpuPercent, engineSample, limitValue, statValue} from '../../../src/status/stats.js'
+import {cgroupDirs, cpuPercent, engineSample, statValue} from '../../../src/status/stats.js'
 import {latency, renderStatus, screen, uptime} from '../../../src/ui/status-view.js'
 
 beforeAll(() => {
@@ -88,12 +88,9 @@ describe('stats', () => {
     // From another PID namespace the PID is someone else's process.
     expect(cgroupDirs('0::/user.slice/session-3.scope\n', id)).toBeUndefined()
   })
-  it('reads stat files and limits', () => {
+  it('reads stat files', () => {
     expect(statValue('cache 10\ntotal_inactive_file 4096\n', 'total_inactive_file')).toBe(4096)
     expect(statValue('usage_usec 1500\n', 'missing')).toBeUndefined()
-    expect(limitValue('max\n')).toBeUndefined()
-    expect(limitValue('9223372036854771712\n')).toBeUndefined()
-    expect(limitValue('536870912\n')).toBe(536870912)
   })
   it('computes CPU % between two samples, 100 being one core', () => {
     expect(cpuPercent({at: 0, cpuNanos: 0, source: 'cgroup'}, {at: 100, cpuNanos: 50e6, source: 'cgroup'})).toBe(50)
@@ -104,10 +101,10 @@ describe('stats', () => {
     const sample = engineSample({
       cpu_stats: {cpu_usage: {total_usage: 2_000_000_000}, system_cpu_usage: 20_000_000_000, online_cpus: 2},
       precpu_stats: {cpu_usage: {total_usage: 1_000_000_000}, system_cpu_usage: 10_000_000_000},
-      memory_stats: {usage: 100_000_000, limit: 2 ** 63, stats: {total_inactive_file: 30_000_000}},
+      memory_stats: {usage: 100_000_000, stats: {total_inactive_file: 30_000_000}},
     })
-    expect(sample).toMatchObject({cpuPercent: 20, memoryBytes: 70_000_000, memoryLimitBytes: undefined, source: 'engine'})
-    expect(engineSample({memory_stats: {usage: 5, limit: 1000, stats: {inactive_file: 2}}})).toMatchObject({cpuPercent: undefined, memoryBytes: 3, memoryLimitBytes: 1000})
+    expect(sample).toMatchObject({cpuPercent: 20, memoryBytes: 70_000_000, source: 'engine'})
+    expect(engineSample({memory_stats: {usage: 5, stats: {inactive_file: 2}}})).toMatchObject({cpuPercent: undefined, memoryBytes: 3})
   })
 })
 
