@@ -21,8 +21,6 @@ import {bundledComposeDir} from './paths.js'
 
 /** `tta dev`, `tta monitoring`, `tta full`: bring a mode's services to ready. */
 export abstract class UpCommand extends TtaCommand {
-  static override strict = false
-
   static override flags = {
     build: Flags.boolean({description: 'rebuild images of services that have a build section'}),
     timeout: Flags.integer({description: 'seconds to wait for every service to be ready', default: 300, min: 1}),

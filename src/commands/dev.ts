@@ -19,6 +19,9 @@ export default class Dev extends UpCommand {
     'no-hot-reload': Flags.boolean({description: 'run the images as built, without source mounts and reload'}),
   }
 
+  // oclif copies a command's own static properties only: strict must be restated here.
+  static override strict = false
+
   protected readonly mode = 'dev' as const
 
   async run(): Promise<void> {

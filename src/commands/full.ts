@@ -14,6 +14,9 @@ export default class Full extends UpCommand {
     'no-hot-reload': Flags.boolean({description: 'run the images as built, without source mounts and reload'}),
   }
 
+  // oclif copies a command's own static properties only: strict must be restated here.
+  static override strict = false
+
   protected readonly mode = 'full' as const
 
   async run(): Promise<void> {

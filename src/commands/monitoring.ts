@@ -11,6 +11,9 @@ export default class Monitoring extends UpCommand {
 
   static override flags = {...UpCommand.flags}
 
+  // oclif copies a command's own static properties only: strict must be restated here.
+  static override strict = false
+
   protected readonly mode = 'monitoring' as const
 
   async run(): Promise<void> {

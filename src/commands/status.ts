@@ -9,6 +9,7 @@ import {collectStatus, type CollectOptions} from '../status/collect.js'
 import {knownServices, monitoringServices} from '../status/groups.js'
 import {renderMetrics} from '../status/metrics.js'
 import type {StatusReport} from '../status/model.js'
+import {reachFor} from '../status/reach.js'
 import type {StatsSample} from '../status/stats.js'
 import {table} from '../ui/format.js'
 import {writeJson} from '../ui/output.js'
@@ -89,6 +90,8 @@ export default class Status extends TtaCommand {
       stats: flags.stats,
     }
     try {
+      // Rounds after rounds: work out once how the services' ports are reached.
+      if (flags.serve !== undefined || flags.watch) options.reach = await reachFor(api)
       if (flags.serve !== undefined) return await this.serve(api, options, flags.serve, flags.bind)
       if (flags.watch) return await this.watch(api, options, workspace, flags.json)
       const {report} = await collectStatus(api, options)

@@ -2,19 +2,20 @@ import {constants} from 'node:fs'
 import {access, open, readFile} from 'node:fs/promises'
 
 import type {EngineApi} from '../docker/api.js'
-import {portsAreLocal} from '../engine/ports.js'
 import {normalizeTs, type LogLine} from './decode.js'
 import type {LogQuery} from './read.js'
 
 /**
  * Reading a container's history straight from the json-file log driver's file, the way log
  * shippers (promtail, fluentd) do: the engine decodes that same file and re-frames every line,
- * which costs it about five times more than parsing it here. Only for a local engine, the
- * json-file driver, and a file this process may read (root); anything else goes through the
- * Engine API. TTA_LOGS_FROM_ENGINE=1 always uses the API.
+ * which costs it about five times more than parsing it here. Only for an engine on a unix
+ * socket, the json-file driver without rotation, and a file this process may read (root);
+ * anything else goes through the Engine API. TTA_LOGS_FROM_ENGINE=1 always uses the API.
  */
 export async function localLogFile(api: EngineApi, containerId: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  if (env.TTA_LOGS_FROM_ENGINE || !portsAreLocal(api.endpoint, env)) return undefined
+  // A file at the engine's LogPath that we can read is that container's log: container ids are
+  // unique, so a devcontainer using the host's engine simply finds no such file.
+  if (env.TTA_LOGS_FROM_ENGINE || !api.endpoint.host.startsWith('unix:')) return undefined
   try {
     const info = await api.json<{LogPath?: string; HostConfig?: {LogConfig?: {Type?: string; Config?: Record<string, string>}}}>({path: `/containers/${containerId}/json`})
     const config = info.HostConfig?.LogConfig
@@ -61,10 +62,62 @@ async function tailText(path: string, count: number): Promise<string> {
   }
 }
 
-interface Entry {
-  log?: string
-  stream?: string
-  time?: string
+/** One entry: its text without the final newline, and whether it had one (else it is the first part of a long message). */
+export interface Entry {
+  text: string
+  complete: boolean
+  stream: 'stdout' | 'stderr'
+  time: string
+}
+
+const HEAD = '{"log":"'
+const TIME = '","time":"'
+const STREAM = '","stream":"stdout'
+
+/**
+ * The entry on text[start, end) into `out`; false when there is none. The driver writes
+ * `{"log":"…","stream":"…","time":"…"}` (with `"attrs"` when log labels are set); that layout
+ * is read in place, without building objects (100k lines make that count), and the text is
+ * unescaped only when it has more escaped than its final newline. Anything else goes through
+ * JSON.parse; a line still being written (not JSON yet) is skipped.
+ */
+export function parseEntry(text: string, start: number, end: number, out: Entry): boolean {
+  const time = text.lastIndexOf(TIME, end)
+  const streamAt = time - STREAM.length
+  if (time > start && text.startsWith(HEAD, start) && text.charCodeAt(end - 1) === 125 /* } */ && text.startsWith('","stream":"std', streamAt)) {
+    const stream = text.startsWith('out', time - 3) ? 'stdout' : text.startsWith('err', time - 3) ? 'stderr' : undefined
+    if (stream) {
+      out.stream = stream
+      out.time = text.slice(time + TIME.length, end - 2)
+      const from = start + HEAD.length
+      const firstEscape = text.indexOf('\\', from)
+      if (firstEscape < 0 || firstEscape >= streamAt) {
+        out.text = text.slice(from, streamAt)
+        out.complete = false
+      } else if (firstEscape === streamAt - 2 && text.charCodeAt(streamAt - 1) === 110 /* n */) {
+        out.text = text.slice(from, streamAt - 2)
+        out.complete = true
+      } else {
+        setLog(out, JSON.parse(`"${text.slice(from, streamAt)}"`) as string)
+      }
+      return true
+    }
+  }
+  try {
+    const parsed = JSON.parse(text.slice(start, end)) as {log?: string; stream?: string; time?: string}
+    if (typeof parsed.log !== 'string' || typeof parsed.time !== 'string') return false
+    out.stream = parsed.stream === 'stderr' ? 'stderr' : 'stdout'
+    out.time = parsed.time
+    setLog(out, parsed.log)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function setLog(out: Entry, log: string): void {
+  out.complete = log.endsWith('\n')
+  out.text = out.complete ? log.slice(0, -1) : log
 }
 
 /**
@@ -77,31 +130,25 @@ export async function readLocalLog(path: string, query: LogQuery, onLine: (line:
   const since = query.since ? unixToTs(query.since) : undefined
   const until = query.until ? unixToTs(query.until) : undefined
   const partial: {stdout?: {ts: string; text: string}; stderr?: {ts: string; text: string}} = {}
+  const entry: Entry = {text: '', complete: false, stream: 'stdout', time: ''}
   let start = 0
   for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-    const raw = text.slice(start, nl)
+    const found = parseEntry(text, start, nl, entry)
     start = nl + 1
-    let entry: Entry
-    try {
-      entry = JSON.parse(raw) as Entry
-    } catch {
-      continue
-    }
-    if (entry.time === undefined || entry.log === undefined) continue
+    if (!found) continue
     const ts = normalizeTs(entry.time)
-    if ((since && ts < since) || (until && ts > until)) continue
-    const stream = entry.stream === 'stderr' ? 'stderr' : 'stdout'
-    let log = entry.log
+    if ((since !== undefined && ts < since) || (until !== undefined && ts > until)) continue
+    const {stream} = entry
     const started = partial[stream]
-    if (!log.endsWith('\n')) {
-      partial[stream] = started ? {ts: started.ts, text: started.text + log} : {ts, text: log}
+    if (!entry.complete) {
+      partial[stream] = started ? {ts: started.ts, text: started.text + entry.text} : {ts, text: entry.text}
       continue
     }
-    log = log.slice(0, log.endsWith('\r\n') ? -2 : -1)
+    const body = entry.text.endsWith('\r') ? entry.text.slice(0, -1) : entry.text
     if (started) {
       partial[stream] = undefined
-      onLine({ts: started.ts, stream, text: started.text + log})
-    } else onLine({ts, stream, text: log})
+      onLine({ts: started.ts, stream, text: started.text + body})
+    } else onLine({ts, stream, text: body})
   }
   for (const stream of ['stdout', 'stderr'] as const) {
     const rest = partial[stream]

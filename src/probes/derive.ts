@@ -25,11 +25,21 @@ export interface ServiceFacts {
   environment: Record<string, string>
   /** The container's command (arguments after the entrypoint). */
   command: string[]
+  /** Its address on each network it is attached to (a running container). */
+  networks?: Array<{name: string; ip: string}>
 }
 
+/**
+ * How tta reaches a container's ports: on the host ports they are published on (tta runs on the
+ * engine's machine, or talks to a remote engine), or at the container's own address on a network
+ * tta's container shares with it (tta runs in a container of that engine: a devcontainer).
+ */
+export type Reach =
+  | {via: 'published'; hostFor: (hostIp: string | undefined) => string}
+  | {via: 'network'; networks: ReadonlySet<string>}
+
 export interface DeriveContext {
-  /** The address to reach a port published on `hostIp` from where tta runs. */
-  hostFor(hostIp: string | undefined): string
+  reach: Reach
   /** Network probes' timeout. */
   timeoutMs: number
   /** Upper bound for exec probes (the healthcheck's own timeout applies when shorter). */
@@ -68,105 +78,119 @@ export function redisPassword(facts: Pick<ServiceFacts, 'command' | 'environment
   return facts.environment.REDIS_PASSWORD || facts.environment.REDISCLI_AUTH || undefined
 }
 
-function published(facts: ServiceFacts, target: number): PublishedPort | undefined {
-  return facts.ports.find((p) => p.target === target && p.published !== undefined && p.protocol === 'tcp')
+/** Where tta reaches a container port of the service, or undefined when it cannot. */
+export function addressOf(facts: ServiceFacts, target: number, reach: Reach): {host: string; port: number} | undefined {
+  if (reach.via === 'published') {
+    const port = facts.ports.find((p) => p.target === target && p.published !== undefined && p.protocol === 'tcp')
+    return port?.published ? {host: reach.hostFor(port.hostIp), port: port.published} : undefined
+  }
+  const network = (facts.networks ?? []).find((n) => n.ip && reach.networks.has(n.name))
+  return network ? {host: network.ip, port: target} : undefined
 }
 
-function firstPublished(facts: ServiceFacts): PublishedPort | undefined {
-  return facts.ports.find((p) => p.published !== undefined && p.protocol === 'tcp')
+/** The container port a plain TCP probe tries: the first one tta can reach. */
+function firstPort(facts: ServiceFacts, reach: Reach): number | undefined {
+  return facts.ports.find((p) => p.protocol === 'tcp' && addressOf(facts, p.target, reach))?.target
+}
+
+function unreachable(facts: ServiceFacts, port: number, reach: Reach): string {
+  return reach.via === 'published'
+    ? `probes.${facts.service}: container port ${port} is not published on the host; publish it, or use type: exec`
+    : `probes.${facts.service}: tta's container shares no network with ${facts.service}; run \`tta dev\` here (it joins the project's network), or use type: exec`
 }
 
 const KNOWN = {redis: 6379, postgres: 5432} as const
 
 /**
  * The probe for a service: the `probes:` entry of tta.config.yaml when there is one; else by its
- * image (redis → PING, postgres → startup, neo4j → discovery + bolt) on its published port; else
- * an HTTP GET of the local URL its healthcheck fetches, on the published port; else its
- * healthcheck run inside the container; else a TCP connect to its first published port.
+ * image (redis → PING, postgres → startup, neo4j → discovery + bolt) on its port; else an HTTP
+ * GET of the local URL its healthcheck fetches; else its healthcheck run inside the container;
+ * else a TCP connect to its first port. Ports are reached as `ctx.reach` says.
  */
 export function deriveProbe(facts: ServiceFacts, override: ProbeOverride | undefined, ctx: DeriveContext): DerivedProbe {
   const hcCommand = facts.healthcheck && facts.healthcheck.test[0] !== 'NONE' && facts.healthcheck.test.length > 0 ? healthcheckCommand(facts.healthcheck.test) : undefined
   const execTimeout = Math.min(ctx.execTimeoutMs, facts.healthcheck?.timeoutMs || ctx.execTimeoutMs)
   const kind = facts.images.map(imageBase).find((base) => base === 'redis' || base === 'postgres' || base === 'neo4j')
+  const at = (target: number) => addressOf(facts, target, ctx.reach)
 
   if (override) return fromOverride(facts, override, ctx, hcCommand, execTimeout)
 
   if (kind === 'redis' || kind === 'postgres') {
-    const port = published(facts, KNOWN[kind])
-    if (port?.published) {
-      const base = {host: ctx.hostFor(port.hostIp), port: port.published, timeoutMs: ctx.timeoutMs}
+    const address = at(KNOWN[kind])
+    if (address) {
+      const base = {...address, timeoutMs: ctx.timeoutMs}
       if (kind === 'redis') return {spec: {type: 'redis', ...base, password: redisPassword(facts)}, source: 'image'}
       const user = facts.environment.POSTGRES_USER || 'postgres'
       return {spec: {type: 'postgres', ...base, user, database: facts.environment.POSTGRES_DB || user}, source: 'image'}
     }
   }
   if (kind === 'neo4j') {
-    const http = published(facts, 7474)
-    const bolt = published(facts, 7687)
-    const any = http ?? bolt
-    if (any) return {spec: {type: 'neo4j', host: ctx.hostFor(any.hostIp), httpPort: http?.published, boltPort: bolt?.published, timeoutMs: ctx.timeoutMs}, source: 'image'}
+    const http = at(7474)
+    const bolt = at(7687)
+    const host = (http ?? bolt)?.host
+    if (host) return {spec: {type: 'neo4j', host, httpPort: http?.port, boltPort: bolt?.port, timeoutMs: ctx.timeoutMs}, source: 'image'}
   }
   const url = healthcheckUrl(facts.healthcheck?.test)
-  const urlPort = url ? published(facts, url.port) : undefined
-  if (url && urlPort?.published) {
-    return {spec: {type: 'http', host: ctx.hostFor(urlPort.hostIp), port: urlPort.published, path: url.path, timeoutMs: ctx.timeoutMs}, source: 'healthcheck'}
-  }
+  const urlAddress = url ? at(url.port) : undefined
+  if (url && urlAddress) return {spec: {type: 'http', ...urlAddress, path: url.path, timeoutMs: ctx.timeoutMs}, source: 'healthcheck'}
   if (hcCommand) return {spec: {type: 'exec', command: hcCommand, timeoutMs: execTimeout}, source: 'healthcheck'}
-  const first = firstPublished(facts)
-  if (first?.published) return {spec: {type: 'tcp', host: ctx.hostFor(first.hostIp), port: first.published, timeoutMs: ctx.timeoutMs}, source: 'port'}
-  return {spec: undefined, source: 'none', reason: 'no published port and no healthcheck: only the container state is known'}
+  const first = firstPort(facts, ctx.reach)
+  const firstAddress = first === undefined ? undefined : at(first)
+  if (firstAddress) return {spec: {type: 'tcp', ...firstAddress, timeoutMs: ctx.timeoutMs}, source: 'port'}
+  return {spec: undefined, source: 'none', reason: ctx.reach.via === 'published' ? 'no published port and no healthcheck: only the container state is known' : 'no reachable port and no healthcheck: only the container state is known'}
 }
 
 function fromOverride(facts: ServiceFacts, o: ProbeOverride, ctx: DeriveContext, hcCommand: string[] | undefined, execTimeout: number): DerivedProbe {
   const timeoutMs = o.timeoutMs ?? (o.type === 'exec' ? execTimeout : ctx.timeoutMs)
-  const unpublished = (port: number): DerivedProbe => ({spec: undefined, source: 'config', reason: `probes.${facts.service}: container port ${port} is not published on the host; publish it, or use type: exec`})
-  const noPort = (): DerivedProbe => ({spec: undefined, source: 'config', reason: `probes.${facts.service}: the service publishes no TCP port; set port:, or use type: exec`})
-  // A container port to a host address and port; the default when the entry names none.
-  const resolve = (port: number | undefined, fallback: number | undefined): PublishedPort | DerivedProbe => {
-    const wanted = port ?? fallback
-    if (wanted !== undefined) return published(facts, wanted) ?? unpublished(wanted)
-    return firstPublished(facts) ?? noPort()
+  const at = (target: number) => addressOf(facts, target, ctx.reach)
+  const fail = (reason: string): DerivedProbe => ({spec: undefined, source: 'config', reason})
+  // The entry's container port, else a default, else the first reachable port; then its address.
+  const resolve = (port: number | undefined, fallback: number | undefined): {target: number; host: string; port: number} | DerivedProbe => {
+    const target = port ?? fallback ?? firstPort(facts, ctx.reach)
+    if (target === undefined) return fail(`probes.${facts.service}: the service has no TCP port tta can reach; set port:, or use type: exec`)
+    const address = at(target)
+    return address ? {target, ...address} : fail(unreachable(facts, target, ctx.reach))
   }
-  const isPort = (p: PublishedPort | DerivedProbe): p is PublishedPort => 'target' in p
+  const isAddress = (p: object): p is {target: number; host: string; port: number} => 'target' in p
   switch (o.type) {
     case 'none':
-      return {spec: undefined, source: 'config', reason: 'probe disabled in tta.config.yaml'}
+      return fail('probe disabled in tta.config.yaml')
     case 'exec': {
       const command = o.command ?? hcCommand
-      if (!command) return {spec: undefined, source: 'config', reason: `probes.${facts.service}: type exec needs command: (the service has no healthcheck to run)`}
+      if (!command) return fail(`probes.${facts.service}: type exec needs command: (the service has no healthcheck to run)`)
       return {spec: {type: 'exec', command, timeoutMs}, source: 'config'}
     }
     case 'http': {
       const url = healthcheckUrl(facts.healthcheck?.test)
-      const port = resolve(o.port, url && published(facts, url.port) ? url.port : undefined)
-      if (!isPort(port)) return port
-      const path = o.path ?? (url && url.port === port.target ? url.path : '/')
-      return {spec: {type: 'http', host: ctx.hostFor(port.hostIp), port: port.published as number, path, expect: o.expect as HttpExpectation[] | undefined, timeoutMs}, source: 'config'}
+      const address = resolve(o.port, url && at(url.port) ? url.port : undefined)
+      if (!isAddress(address)) return address
+      const path = o.path ?? (url && url.port === address.target ? url.path : '/')
+      return {spec: {type: 'http', host: address.host, port: address.port, path, expect: o.expect as HttpExpectation[] | undefined, timeoutMs}, source: 'config'}
     }
     case 'tcp':
     case 'redis':
     case 'postgres': {
-      // redis and postgres default to their well-known container port when it is published.
-      const fallback = o.type !== 'tcp' && published(facts, KNOWN[o.type]) ? KNOWN[o.type] : undefined
-      const port = resolve(o.port, fallback)
-      if (!isPort(port)) return port
-      const base = {host: ctx.hostFor(port.hostIp), port: port.published as number, timeoutMs}
+      // redis and postgres default to their well-known container port when tta can reach it.
+      const fallback = o.type !== 'tcp' && at(KNOWN[o.type]) ? KNOWN[o.type] : undefined
+      const address = resolve(o.port, fallback)
+      if (!isAddress(address)) return address
+      const base = {host: address.host, port: address.port, timeoutMs}
       if (o.type === 'tcp') return {spec: {type: 'tcp', ...base}, source: 'config'}
       if (o.type === 'redis') return {spec: {type: 'redis', ...base, password: o.password ?? redisPassword(facts)}, source: 'config'}
       const user = o.user ?? (facts.environment.POSTGRES_USER || 'postgres')
       return {spec: {type: 'postgres', ...base, user, database: o.database ?? (facts.environment.POSTGRES_DB || user)}, source: 'config'}
     }
     case 'neo4j': {
-      const http = published(facts, o.httpPort ?? 7474)
-      const bolt = published(facts, o.boltPort ?? 7687)
-      if (o.httpPort !== undefined && !http) return unpublished(o.httpPort)
-      if (o.boltPort !== undefined && !bolt) return unpublished(o.boltPort)
-      const any = http ?? bolt
-      if (!any) return {spec: undefined, source: 'config', reason: `probes.${facts.service}: neither 7474 nor 7687 is published; set httpPort:/boltPort:`}
-      return {spec: {type: 'neo4j', host: ctx.hostFor(any.hostIp), httpPort: http?.published, boltPort: bolt?.published, timeoutMs}, source: 'config'}
+      const http = at(o.httpPort ?? 7474)
+      const bolt = at(o.boltPort ?? 7687)
+      if (o.httpPort !== undefined && !http) return fail(unreachable(facts, o.httpPort, ctx.reach))
+      if (o.boltPort !== undefined && !bolt) return fail(unreachable(facts, o.boltPort, ctx.reach))
+      const host = (http ?? bolt)?.host
+      if (!host) return fail(`probes.${facts.service}: tta can reach neither 7474 nor 7687; set httpPort:/boltPort:`)
+      return {spec: {type: 'neo4j', host, httpPort: http?.port, boltPort: bolt?.port, timeoutMs}, source: 'config'}
     }
     default:
-      return {spec: undefined, source: 'config', reason: `probes.${facts.service}: unknown type`}
+      return fail(`probes.${facts.service}: unknown type`)
   }
 }
 
@@ -184,9 +208,8 @@ export function factsFromService(service: Service, imageAliases: string[] = []):
 
 /**
  * The address that reaches a port the engine publishes, from where tta runs: the bound address
- * on a local engine (0.0.0.0 → 127.0.0.1), the engine's host for a remote one, and the host
- * (host.docker.internal) from inside a devcontainer that uses the host's engine.
- * TTA_PROBE_HOST overrides it.
+ * on a local engine (0.0.0.0 → 127.0.0.1), the engine's host for a remote one. TTA_PROBE_HOST
+ * overrides it.
  */
 export function probeHostFor(engineHost: string, env: NodeJS.ProcessEnv): (hostIp: string | undefined) => string {
   if (env.TTA_PROBE_HOST) {
@@ -200,10 +223,8 @@ export function probeHostFor(engineHost: string, env: NodeJS.ProcessEnv): (hostI
   } catch {
     remote = undefined
   }
-  const devcontainer = Boolean(env.REMOTE_CONTAINERS || env.CODESPACES || env.LOCAL_WORKSPACE_FOLDER)
   return (hostIp) => {
     if (remote && remote !== 'localhost' && remote !== '127.0.0.1') return remote
-    if (devcontainer) return 'host.docker.internal'
     if (!hostIp || hostIp === '0.0.0.0') return '127.0.0.1'
     if (hostIp === '::') return '::1'
     return hostIp

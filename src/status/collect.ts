@@ -2,10 +2,11 @@ import type {Service} from '../compose/model.js'
 import type {EngineApi} from '../docker/api.js'
 import {Label} from '../engine/labels.js'
 import {serviceUrls} from '../engine/urls.js'
-import {deriveProbe, probeHostFor, type DerivedProbe, type PublishedPort, type ServiceFacts} from '../probes/derive.js'
+import {deriveProbe, type DerivedProbe, type PublishedPort, type Reach, type ServiceFacts} from '../probes/derive.js'
 import {runProbe} from '../probes/run.js'
 import type {ProbeOverride} from '../probes/types.js'
 import {countVerdicts, STATUS_SCHEMA_VERSION, toStatusProbe, verdictFor, type Group, type ServiceStatus, type StatusProbe, type StatusReport} from './model.js'
+import {reachFor} from './reach.js'
 import {cpuPercent, readCgroupSample, readEngineSample, type StatsSample} from './stats.js'
 
 /** The parts of GET /containers/json status uses. */
@@ -16,6 +17,7 @@ export interface ListedContainer {
   Labels: Record<string, string>
   State: string
   Ports: Array<{IP?: string; PrivatePort: number; PublicPort?: number; Type: string}>
+  NetworkSettings?: {Networks?: Record<string, {IPAddress?: string}>}
 }
 
 /** The parts of GET /containers/ID/json status uses. */
@@ -47,6 +49,8 @@ export interface CollectOptions {
   previous?: Map<string, StatsSample>
   /** Shortest window for a CPU % from two cgroup reads in one round. */
   minCpuWindowMs?: number
+  /** How ports are reached (worked out once per command: reachFor); found out when absent. */
+  reach?: Reach
   env?: NodeJS.ProcessEnv
 }
 
@@ -87,6 +91,7 @@ export function factsFromContainer(service: string, listed: ListedContainer, ins
       }),
     ),
     command: inspected.Config.Cmd ?? [],
+    networks: Object.entries(listed.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({name, ip: n.IPAddress ?? ''})),
   }
 }
 
@@ -123,6 +128,7 @@ function byGroupThenName(a: ServiceStatus, b: ServiceStatus): number {
 export async function collectStatus(api: EngineApi, options: CollectOptions): Promise<Collected> {
   const t0 = monotonic()
   const wanted = new Set(options.services ?? [])
+  const reaching = options.reach ? Promise.resolve(options.reach) : reachFor(api, options.env)
   const listed = await api.json<ListedContainer[]>({
     path: '/containers/json',
     query: {all: 1, filters: {label: [`${Label.project}=${options.project}`, `${Label.oneoff}=False`]}},
@@ -131,8 +137,7 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
   const inspected = await Promise.all(
     selected.map((c) => api.json<InspectedContainer>({path: `/containers/${c.Id}/json`}).catch(() => undefined)),
   )
-  const hostFor = probeHostFor(api.endpoint.host, options.env ?? process.env)
-  const ctx = {hostFor, timeoutMs: options.timeoutMs, execTimeoutMs: options.execTimeoutMs}
+  const ctx = {reach: await reaching, timeoutMs: options.timeoutMs, execTimeoutMs: options.execTimeoutMs}
 
   const rows = selected.flatMap((listedContainer, i) => {
     const info = inspected[i]

@@ -25,8 +25,33 @@ export function declaredServices(files: string[]): Set<string> {
 
 export const MONITORING_FILE = join(bundledComposeDir, 'docker-compose.monitoring.yml')
 
+/**
+ * The keys under a top-level `services:` of a file laid out as the bundled ones are (block
+ * style, two-space indents), read line by line: this runs on every `tta status`, and a full
+ * YAML parse of the file costs more than the rest of the bookkeeping. Empty when the layout differs.
+ */
+export function scanServiceKeys(text: string): string[] {
+  const keys: string[] = []
+  let inServices = false
+  for (const line of text.split('\n')) {
+    if (/^services:\s*(#.*)?$/.test(line)) inServices = true
+    else if (/^\S/.test(line)) inServices = false
+    else if (inServices) {
+      const key = /^ {2}([A-Za-z0-9._-]+):\s*(#.*)?$/.exec(line)?.[1]
+      if (key) keys.push(key)
+    }
+  }
+  return keys
+}
+
 /** The services grouped as "monitoring": those of the bundled monitoring file. Everything else is core. */
 export function monitoringServices(): Set<string> {
+  try {
+    const keys = scanServiceKeys(readFileSync(MONITORING_FILE, 'utf8'))
+    if (keys.length > 0) return new Set(keys)
+  } catch {
+    // fall through to the parser, which reports nothing either
+  }
   return declaredServices([MONITORING_FILE])
 }
 

@@ -148,6 +148,8 @@ describe('tta backup / restore on real postgres and redis stand-ins', () => {
       }
     }
     expect(readdirSync(dir).filter((f) => f.endsWith('.partial') || f.startsWith('.'))).toEqual([])
+    // Dumps hold data: the backup directory keeps itself out of git.
+    expect(readFileSync(join(backups, '.gitignore'), 'utf8')).toMatch(/^\*$/m)
     expect(readFileSync(join(dir, manifest.services.redis?.files[0]?.file ?? ''), 'latin1').slice(0, 5)).toBe('REDIS')
   })
 
@@ -227,7 +229,7 @@ describe('tta backup / restore on real postgres and redis stand-ins', () => {
     const partial = await waitFor(
       () => {
         for (const dir of existsSync(backups) ? readdirSync(backups) : []) {
-          if (listedBefore.includes(dir)) continue
+          if (listedBefore.includes(dir) || !/^\d{8}T\d{6}Z/.test(dir)) continue
           const file = readdirSync(join(backups, dir)).find((f) => f.endsWith('.tta.pgdump.partial'))
           if (file && statSync(join(backups, dir, file)).size > 256 * 1024) return {dir, file}
         }
@@ -251,6 +253,12 @@ describe('tta backup / restore on real postgres and redis stand-ins', () => {
       expect(listed.code, `${file}: ${listed.stderr}`).toBe(0)
     }
 
+    // The dump inside the container stopped with tta (it would otherwise run on, holding its locks).
+    await waitFor(async () => (await psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'")).trim() === '0', {
+      // Well under the ~10 s the rest of this dump takes: it must stop, not finish.
+      timeoutMs: 4_000,
+      description: 'pg_dump gone from pg_stat_activity',
+    })
     await psql('DROP TABLE big')
     const next = await tta(['backup', 'redis'])
     expect(next.code, next.stderr).toBe(0)

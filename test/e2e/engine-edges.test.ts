@@ -50,13 +50,13 @@ describe('engine edges', () => {
     expect(await states()).toEqual({})
   })
 
-  it('starts a service with its dependencies only, and notes start_interval dropped on this engine under --verbose', async () => {
-    const result = await tta(['dev', 'admin-api', '--verbose', '--build'])
+  it('starts the named services with their dependencies only, and notes start_interval dropped on this engine under --verbose', async () => {
+    const result = await tta(['dev', 'admin-api', 'developer-api', '--verbose', '--build'])
     expect(result.code).toBe(0)
     // --build rebuilt the image through the docker CLI, its output streamed under --verbose.
     expect(result.stderr).toMatch(/admin-api\s+build tta\/admin-api:dev: done/)
     expect(result.stderr).toMatch(/admin-api\s+\| .*(FROM|Step|DONE)/)
-    expect(Object.keys(await states()).sort()).toEqual(['admin-api', 'postgres', 'redis'])
+    expect(Object.keys(await states()).sort()).toEqual(['admin-api', 'developer-api', 'postgres', 'redis'])
     const api = (await docker(['version', '--format', '{{.Server.APIVersion}}'])).stdout.trim()
     const [major = 0, minor = 0] = api.split('.').map(Number)
     if (major === 1 && minor < 44) {

@@ -97,6 +97,17 @@ describe('tta logs', () => {
     }
   })
 
+  it('reads the same lines from the json-file logs as through the Engine API', async () => {
+    for (const args of [['-t'], ['-t', '-n', '3'], ['--since', '1m', '--json'], ['--summary', '--json']]) {
+      const direct = await tta(['logs', ...args])
+      const viaEngine = await runTta(['logs', ...args, '--workspace', workspace, '--project-name', project], {env: {TTA_LOGS_FROM_ENGINE: '1'}})
+      expect(direct.code).toBe(0)
+      expect(viaEngine.code).toBe(0)
+      expect(direct.stdout.length).toBeGreaterThan(0)
+      expect(direct.stdout, args.join(' ')).toBe(viaEngine.stdout)
+    }
+  })
+
   it('--json prints one object per line with time, service, container, stream and message', async () => {
     const result = await tta(['logs', 'beta', '--json'])
     expect(result.code).toBe(0)

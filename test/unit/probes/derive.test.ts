@@ -8,7 +8,7 @@ import type {Service} from '../../../src/compose/model.js'
 import {bundledComposeDir} from '../../../src/paths.js'
 import {deriveProbe, factsFromService, healthcheckUrl, imageBase, probeHostFor, redisPassword, type DeriveContext, type ServiceFacts} from '../../../src/probes/derive.js'
 
-const ctx: DeriveContext = {hostFor: probeHostFor('unix:///var/run/docker.sock', {}), timeoutMs: 1000, execTimeoutMs: 3000}
+const ctx: DeriveContext = {reach: {via: 'published', hostFor: probeHostFor('unix:///var/run/docker.sock', {})}, timeoutMs: 1000, execTimeoutMs: 3000}
 
 const full = loadProject({
   files: ['docker-compose.yml', 'docker-compose.hotreload.yml', 'docker-compose.monitoring.yml'].map((f) => join(bundledComposeDir, f)),
@@ -97,13 +97,29 @@ describe('deriveProbe from facts and overrides', () => {
   })
 })
 
+describe('reaching ports from a container of the same engine (devcontainer)', () => {
+  const reach = {via: 'network', networks: new Set(['tta_tta'])} as const
+  const netCtx: DeriveContext = {reach, timeoutMs: 1000, execTimeoutMs: 3000}
+  it("probes the container's own address and port on a network tta's container shares", () => {
+    const redis = facts({images: ['redis:7'], ports: [{target: 6379, published: 16379, hostIp: '127.0.0.1', protocol: 'tcp'}], networks: [{name: 'other', ip: '10.9.0.2'}, {name: 'tta_tta', ip: '172.20.0.5'}]})
+    expect(deriveProbe(redis, undefined, netCtx).spec).toMatchObject({type: 'redis', host: '172.20.0.5', port: 6379})
+    // Unpublished ports are reachable this way too: the healthcheck's URL.
+    const promtail = facts({networks: [{name: 'tta_tta', ip: '172.20.0.9'}], healthcheck: {test: ['CMD-SHELL', 'wget -q --spider http://127.0.0.1:9080/ready']}})
+    expect(deriveProbe(promtail, undefined, netCtx).spec).toMatchObject({type: 'http', host: '172.20.0.9', port: 9080, path: '/ready'})
+  })
+  it('falls back to the exec healthcheck without a shared network, and says why an override cannot work', () => {
+    const lonely = facts({images: ['redis:7'], ports: [{target: 6379, protocol: 'tcp'}], networks: [{name: 'other', ip: '10.9.0.2'}], healthcheck: {test: ['CMD', 'redis-cli', 'ping']}})
+    expect(deriveProbe(lonely, undefined, netCtx).spec).toMatchObject({type: 'exec', command: ['redis-cli', 'ping']})
+    expect(deriveProbe(lonely, {type: 'tcp', port: 6379}, netCtx)).toMatchObject({spec: undefined, reason: expect.stringContaining('shares no network with svc')})
+  })
+})
+
 describe('probeHostFor', () => {
-  it('reaches a local engine on the bound address, a remote one on its host, the host from a devcontainer', () => {
+  it('reaches a local engine on the bound address, a remote one on its host', () => {
     const local = probeHostFor('unix:///var/run/docker.sock', {})
     expect([local(undefined), local('0.0.0.0'), local('127.0.0.1'), local('::'), local('10.0.0.5')]).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1', '::1', '10.0.0.5'])
     expect(probeHostFor('tcp://build-box:2376', {})('127.0.0.1')).toBe('build-box')
     expect(probeHostFor('ssh://me@[fd00::1]', {})('0.0.0.0')).toBe('fd00::1')
-    expect(probeHostFor('unix:///var/run/docker.sock', {LOCAL_WORKSPACE_FOLDER: '/home/me/tta'})('127.0.0.1')).toBe('host.docker.internal')
     expect(probeHostFor('tcp://build-box:2376', {TTA_PROBE_HOST: '192.168.1.9'})('127.0.0.1')).toBe('192.168.1.9')
   })
 })

@@ -1,9 +1,11 @@
 // The pure parts of tta status: verdicts, reading containers, stats arithmetic, metrics text, rendering.
+import {readFileSync} from 'node:fs'
+
 import chalk from 'chalk'
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import {factsFromContainer, publishedPorts, urlsFor, type InspectedContainer, type ListedContainer} from '../../../src/status/collect.js'
-import {monitoringServices} from '../../../src/status/groups.js'
+import {declaredServices, MONITORING_FILE, monitoringServices, scanServiceKeys} from '../../../src/status/groups.js'
 import {escapeLabel, renderMetrics} from '../../../src/status/metrics.js'
 import {countVerdicts, verdictFor, type ServiceStatus, type StatusProbe, type StatusReport} from '../../../src/status/model.js'
 import {cgroupDirs, cpuPercent, engineSample, statValue} from '../../../src/status/stats.js'
@@ -173,5 +175,14 @@ describe('rendering', () => {
   it('redraws in place: cursor home, every line cleared to its end, the rest of the screen cleared', () => {
     expect(screen.frame('a\nb', 0)).toBe('\u001B[Ha\u001B[K\nb\u001B[K\u001B[J')
     expect(screen.frame('1\n2\n3\n4', 3).split('\n')).toHaveLength(3)
+  })
+})
+
+describe('scanServiceKeys', () => {
+  it('reads the service keys of a block-style compose file, like the YAML parser', () => {
+    const text = 'x-anchor: &a {}\nservices:\n  # a comment\n  web:\n    image: x\n    ports:\n      - "80:80"\n  db:   # trailing\n    image: y\nvolumes:\n  data: {}\n'
+    expect(scanServiceKeys(text)).toEqual(['web', 'db'])
+    const bundled = readFileSync(MONITORING_FILE, 'utf8')
+    expect(scanServiceKeys(bundled).sort()).toEqual([...declaredServices([MONITORING_FILE])].sort())
   })
 })
