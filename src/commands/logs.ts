@@ -4,7 +4,6 @@ import chalk from 'chalk'
 import {TtaCommand} from '../base-command.js'
 import {openEngineApi, type EngineApi} from '../docker/api.js'
 import {ExitCode, TtaError} from '../errors.js'
-import type {LogLine} from '../logs/decode.js'
 import {followLogs} from '../logs/follow.js'
 import {ignoreGone, listLogSources, readHistory, readLogs, type LogQuery} from '../logs/read.js'
 import {Summarizer} from '../logs/summary.js'
@@ -65,7 +64,7 @@ export default class Logs extends TtaCommand {
       since: flags.since === undefined ? undefined : parseTimeArg(flags.since, 'since'),
       until: flags.until === undefined ? undefined : parseTimeArg(flags.until, 'until'),
     }
-    const keep = pattern ? (line: LogLine) => (pattern as RegExp).test(line.text) : () => true
+    const keep = pattern ? (text: string) => (pattern as RegExp).test(text) : () => true
     const workspace = this.openWorkspace(flags)
     const project = projectNameFor({projectName: flags['project-name'], workspace})
     const api = await openEngineApi()
@@ -86,7 +85,7 @@ export default class Logs extends TtaCommand {
     }
   }
 
-  private async history(api: EngineApi, project: string, services: string[], query: LogQuery, keep: (line: LogLine) => boolean, flags: {json: boolean; timestamps: boolean; summary: boolean}, workspace: Workspace): Promise<void> {
+  private async history(api: EngineApi, project: string, services: string[], query: LogQuery, keep: (text: string) => boolean, flags: {json: boolean; timestamps: boolean; summary: boolean}, workspace: Workspace): Promise<void> {
     const {sources, missing} = await listLogSources(api, project, services)
     this.checkServices(missing, workspace)
     for (const name of missing) process.stderr.write(chalk.dim(`${name}: no container (not started)\n`))
@@ -97,7 +96,7 @@ export default class Logs extends TtaCommand {
     if (flags.summary) {
       // Counting needs no ordering and keeps no lines.
       const summarizer = new Summarizer()
-      await Promise.all(sources.map((source) => readLogs(api, source, query, (line) => keep(line) && summarizer.add(source.service, line.ts, line.text)).catch(ignoreGone)))
+      await Promise.all(sources.map((source) => readLogs(api, source, query, (ts, _stream, text) => keep(text) && summarizer.add(source.service, ts, text)).catch(ignoreGone)))
       const result = summarizer.result([...new Set(sources.map((s) => s.service))])
       if (flags.json) writeJson(result)
       else process.stdout.write(renderSummary(result) + '\n')
@@ -110,7 +109,7 @@ export default class Logs extends TtaCommand {
     await printer.flush()
   }
 
-  private async follow(api: EngineApi, project: string, services: string[], query: LogQuery, keep: (line: LogLine) => boolean, flags: {json: boolean; timestamps: boolean}, workspace: Workspace): Promise<void> {
+  private async follow(api: EngineApi, project: string, services: string[], query: LogQuery, keep: (text: string) => boolean, flags: {json: boolean; timestamps: boolean}, workspace: Workspace): Promise<void> {
     if (services.length > 0) {
       const {missing} = await listLogSources(api, project, services)
       this.checkServices(missing, workspace)

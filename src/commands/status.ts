@@ -7,7 +7,6 @@ import {openEngineApi, type EngineApi} from '../docker/api.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {collectStatus, type CollectOptions} from '../status/collect.js'
 import {knownServices, monitoringServices} from '../status/groups.js'
-import {renderMetrics} from '../status/metrics.js'
 import type {StatusReport} from '../status/model.js'
 import {reachFor} from '../status/reach.js'
 import type {StatsSample} from '../status/stats.js'
@@ -15,7 +14,6 @@ import {table} from '../ui/format.js'
 import {writeJson} from '../ui/output.js'
 import {renderNothing, renderStatus, screen} from '../ui/status-view.js'
 import {projectNameFor} from '../workspace/project.js'
-import {readSecretValues} from '../workspace/secret-values.js'
 import type {Workspace} from '../workspace/workspace.js'
 
 const seconds = Flags.custom<number>({
@@ -74,7 +72,7 @@ export default class Status extends TtaCommand {
 
     const workspace = this.openWorkspace(flags)
     if (flags.secrets) {
-      this.printSecrets(workspace, flags.json)
+      await this.printSecrets(workspace, flags.json)
       return
     }
     const project = projectNameFor({projectName: flags['project-name'], workspace})
@@ -96,7 +94,7 @@ export default class Status extends TtaCommand {
       if (flags.watch) return await this.watch(api, options, workspace, flags.json)
       const {report} = await collectStatus(api, options)
       this.rejectUnknown(report, workspace)
-      if (flags.metrics) process.stdout.write(renderMetrics(report))
+      if (flags.metrics) process.stdout.write((await import('../status/metrics.js')).renderMetrics(report))
       else if (flags.json) writeJson(report)
       else process.stdout.write((report.counts.total === 0 ? renderNothing(project) : renderStatus(report)) + '\n')
       if (flags.check && !report.healthy) {
@@ -122,7 +120,9 @@ export default class Status extends TtaCommand {
     }
   }
 
-  private printSecrets(workspace: Workspace, json: boolean): void {
+  private async printSecrets(workspace: Workspace, json: boolean): Promise<void> {
+    // Loaded only here: the dotenv parser is of no use to the status itself.
+    const {readSecretValues} = await import('../workspace/secret-values.js')
     const values = readSecretValues(workspace.envFile)
     if (values.length === 0) {
       throw new TtaError(`no generated secrets yet (${workspace.envFile} has none)`, ExitCode.failed, 'run `tta dev` (or `tta config`): it generates them into the workspace .env, mode 0600')
@@ -165,6 +165,7 @@ export default class Status extends TtaCommand {
   }
 
   private async serve(api: EngineApi, options: CollectOptions, port: number, bind: string): Promise<void> {
+    const {renderMetrics} = await import('../status/metrics.js')
     let previous: Map<string, StatsSample> | undefined
     let inflight: Promise<StatusReport> | undefined
     // Scrapes that overlap share one collection: probes run once, whatever the scrape rate.

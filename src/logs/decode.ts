@@ -1,9 +1,17 @@
+export type Stream = 'stdout' | 'stderr'
+
 /** One log line as the engine stored it: its timestamp (RFC 3339, nanoseconds, UTC), stream and text. */
 export interface LogLine {
   ts: string
-  stream: 'stdout' | 'stderr'
+  stream: Stream
   text: string
 }
+
+/**
+ * Where readers deliver lines: as plain arguments, so the consumer builds the one object it
+ * keeps (or none, when counting); 100k lines make the difference.
+ */
+export type OnLine = (ts: string, stream: Stream, text: string) => void
 
 const NEWLINE = 0x0a
 
@@ -44,7 +52,7 @@ export class LogDecoder {
   /** A line started in an earlier message and not yet ended, per stream. */
   private readonly partial: {stdout?: Buffer; stderr?: Buffer} = {}
 
-  constructor(private readonly onLine: (line: LogLine) => void) {}
+  constructor(private readonly onLine: OnLine) {}
 
   push(chunk: Buffer): void {
     let data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk
@@ -87,7 +95,7 @@ export class LogDecoder {
     }
   }
 
-  private message(payload: Buffer, stream: 'stdout' | 'stderr'): void {
+  private message(payload: Buffer, stream: Stream): void {
     const started = this.partial[stream]
     if (started) {
       // A continuation: drop its own timestamp, keep the first part's.
@@ -105,7 +113,7 @@ export class LogDecoder {
   }
 
   /** Every newline-terminated line in `data`. */
-  private lines(data: Buffer, stream: 'stdout' | 'stderr'): void {
+  private lines(data: Buffer, stream: Stream): void {
     let start = 0
     for (let nl = data.indexOf(NEWLINE, start); nl >= 0; nl = data.indexOf(NEWLINE, start)) {
       this.emit(data, start, nl, stream)
@@ -113,11 +121,11 @@ export class LogDecoder {
     }
   }
 
-  private emit(data: Buffer, start: number, end: number, stream: 'stdout' | 'stderr'): void {
+  private emit(data: Buffer, start: number, end: number, stream: Stream): void {
     if (end > start && data[end - 1] === 0x0d) end -= 1
     const line = data.toString('utf8', start, end)
     const space = line.indexOf(' ')
     const ts = space > 0 ? line.slice(0, space) : line
-    this.onLine({ts: normalizeTs(ts), stream, text: space > 0 ? line.slice(space + 1) : ''})
+    this.onLine(normalizeTs(ts), stream, space > 0 ? line.slice(space + 1) : '')
   }
 }

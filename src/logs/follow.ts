@@ -8,7 +8,7 @@ export interface FollowOptions {
   /** Only these services; all when empty. */
   services: string[]
   query: LogQuery
-  keep: (line: LogLine) => boolean
+  keep: (text: string) => boolean
   signal: AbortSignal
   /** A container whose lines may follow: known at the start, or one that appeared later. */
   onSource: (source: LogSource) => void
@@ -59,12 +59,12 @@ export async function followLogs(api: EngineApi, options: FollowOptions): Promis
     // that timestamp come again: skip those, once each.
     const boundary = entry.last ? {ts: entry.last.ts, texts: new Set(entry.last.texts)} : undefined
     const since = boundary ? tsToUnix(boundary.ts) : options.query.since
-    const done: Promise<void> = streamLogs(api, entry.source, {follow: true, since, until: options.query.until}, (line) => {
-      if (boundary && line.ts === boundary.ts && boundary.texts.delete(line.text)) return
+    const done: Promise<void> = streamLogs(api, entry.source, {follow: true, since, until: options.query.until}, (ts, stream, text) => {
+      if (boundary && ts === boundary.ts && boundary.texts.delete(text)) return
       const last = entry.last
-      if (!last || line.ts > last.ts) entry.last = {ts: line.ts, texts: new Set([line.text])}
-      else if (line.ts === last.ts) last.texts.add(line.text)
-      if (options.keep(line)) options.onLine(line, entry.source)
+      if (!last || ts > last.ts) entry.last = {ts, texts: new Set([text])}
+      else if (ts === last.ts) last.texts.add(text)
+      if (options.keep(text)) options.onLine({ts, stream, text}, entry.source)
     }, signal)
       .catch((error: Error & {statusCode?: number}) => {
         // A container removed under us (404) just stops; anything else ends the follow.

@@ -2,7 +2,7 @@ import {constants} from 'node:fs'
 import {access, open, readFile} from 'node:fs/promises'
 
 import type {EngineApi} from '../docker/api.js'
-import {normalizeTs, type LogLine} from './decode.js'
+import {normalizeTs, type OnLine} from './decode.js'
 import type {LogQuery} from './read.js'
 
 /**
@@ -125,7 +125,7 @@ function setLog(out: Entry, log: string): void {
  * per entry. An entry without a final newline is the first part of a long message; the parts are
  * joined, keeping the first part's time. `tail`, then `since`/`until`, as the engine applies them.
  */
-export async function readLocalLog(path: string, query: LogQuery, onLine: (line: LogLine) => void): Promise<void> {
+export async function readLocalLog(path: string, query: LogQuery, onLine: OnLine): Promise<void> {
   const text = query.tail !== undefined ? await tailText(path, query.tail) : await readFile(path, 'utf8')
   const since = query.since ? unixToTs(query.since) : undefined
   const until = query.until ? unixToTs(query.until) : undefined
@@ -147,11 +147,11 @@ export async function readLocalLog(path: string, query: LogQuery, onLine: (line:
     const body = entry.text.endsWith('\r') ? entry.text.slice(0, -1) : entry.text
     if (started) {
       partial[stream] = undefined
-      onLine({ts: started.ts, stream, text: started.text + body})
-    } else onLine({ts, stream, text: body})
+      onLine(started.ts, stream, started.text + body)
+    } else onLine(ts, stream, body)
   }
   for (const stream of ['stdout', 'stderr'] as const) {
     const rest = partial[stream]
-    if (rest) onLine({ts: rest.ts, stream, text: rest.text})
+    if (rest) onLine(rest.ts, stream, rest.text)
   }
 }

@@ -1,6 +1,6 @@
 import {EngineApiError, type EngineApi} from '../docker/api.js'
 import {Label} from '../engine/labels.js'
-import {LogDecoder, type LogLine} from './decode.js'
+import {LogDecoder, type LogLine, type OnLine} from './decode.js'
 import {localLogFile, readLocalLog} from './local-files.js'
 
 /** A container whose logs are read, and how its lines are labelled. */
@@ -55,7 +55,7 @@ export async function listLogSources(api: EngineApi, project: string, services: 
 }
 
 /** Streams one container's logs (timestamps on, both streams) into `onLine`, until the body ends. */
-export async function streamLogs(api: EngineApi, source: LogSource, query: LogQuery & {follow?: boolean}, onLine: (line: LogLine) => void, signal?: AbortSignal): Promise<void> {
+export async function streamLogs(api: EngineApi, source: LogSource, query: LogQuery & {follow?: boolean}, onLine: OnLine, signal?: AbortSignal): Promise<void> {
   const body = await api.stream({
     path: `/containers/${source.id}/logs`,
     query: {stdout: 1, stderr: 1, timestamps: 1, follow: query.follow ? 1 : undefined, tail: query.tail ?? 'all', since: query.since, until: query.until},
@@ -76,7 +76,7 @@ export async function streamLogs(api: EngineApi, source: LogSource, query: LogQu
  * One container's history (no follow): from its json-file log when this machine can read it
  * (much faster), else through the Engine API.
  */
-export async function readLogs(api: EngineApi, source: LogSource, query: LogQuery, onLine: (line: LogLine) => void): Promise<void> {
+export async function readLogs(api: EngineApi, source: LogSource, query: LogQuery, onLine: OnLine): Promise<void> {
   const file = await localLogFile(api, source.id)
   if (file) await readLocalLog(file, query, onLine)
   else await streamLogs(api, source, query, onLine)
@@ -100,28 +100,25 @@ const byTime = (a: SourcedLine, b: SourcedLine): number => (a.ts < b.ts ? -1 : a
  * The logs of several containers, read in parallel and merged in timestamp order. Each source is
  * (nearly) in order already, so the stable sort mostly interleaves runs, which is cheap.
  */
-export async function readHistory(api: EngineApi, sources: LogSource[], query: LogQuery, keep: (line: LogLine) => boolean = () => true): Promise<History> {
+export async function readHistory(api: EngineApi, sources: LogSource[], query: LogQuery, keep: (text: string) => boolean = () => true): Promise<History> {
   const last = new Map<string, {ts: string; texts: Set<string>}>()
   const perSource = await Promise.all(
     sources.map(async (source) => {
       const lines: SourcedLine[] = []
       let lastTs = ''
-      let texts = new Set<string>()
-      await readLogs(api, source, query, (line) => {
+      // The lines at the newest timestamp; one array reused, not a set per line.
+      const atLast: string[] = []
+      await readLogs(api, source, query, (ts, stream, text) => {
         // The newest timestamp, not the last line: stdout and stderr reach the log file through
         // separate copiers, so file order can step back in time by a little.
-        if (line.ts > lastTs) {
-          lastTs = line.ts
-          texts = new Set()
+        if (ts > lastTs) {
+          lastTs = ts
+          atLast.length = 0
         }
-        if (line.ts === lastTs) texts.add(line.text)
-        // Adding the source to the decoder's object, instead of copying it, spares 100k allocations.
-        if (keep(line)) {
-          ;(line as SourcedLine).source = source
-          lines.push(line as SourcedLine)
-        }
+        if (ts === lastTs) atLast.push(text)
+        if (keep(text)) lines.push({ts, stream, text, source})
       }).catch(ignoreGone)
-      if (lastTs) last.set(source.id, {ts: lastTs, texts})
+      if (lastTs) last.set(source.id, {ts: lastTs, texts: new Set(atLast)})
       return lines
     }),
   )

@@ -5,7 +5,7 @@ import {serviceUrls} from '../engine/urls.js'
 import {deriveProbe, type DerivedProbe, type PublishedPort, type Reach, type ServiceFacts} from '../probes/derive.js'
 import {runProbe} from '../probes/run.js'
 import type {ProbeOverride} from '../probes/types.js'
-import {countVerdicts, STATUS_SCHEMA_VERSION, toStatusProbe, verdictFor, type Group, type ServiceStatus, type StatusProbe, type StatusReport} from './model.js'
+import {countVerdicts, STATUS_SCHEMA_VERSION, toStatusProbe, verdictFor, type Group, type ServiceStatus, type StatusReport} from './model.js'
 import {reachFor} from './reach.js'
 import {cpuPercent, readCgroupSample, readEngineSample, type StatsSample} from './stats.js'
 
@@ -134,42 +134,34 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
     query: {all: 1, filters: {label: [`${Label.project}=${options.project}`, `${Label.oneoff}=False`]}},
   })
   const selected = listed.filter((c) => wanted.size === 0 || wanted.has(c.Labels[Label.service] ?? ''))
-  const inspected = await Promise.all(
-    selected.map((c) => api.json<InspectedContainer>({path: `/containers/${c.Id}/json`}).catch(() => undefined)),
-  )
-  const ctx = {reach: await reaching, timeoutMs: options.timeoutMs, execTimeoutMs: options.execTimeoutMs}
+  const reach = await reaching
+  const ctx = {reach, timeoutMs: options.timeoutMs, execTimeoutMs: options.execTimeoutMs}
 
-  const rows = selected.flatMap((listedContainer, i) => {
-    const info = inspected[i]
-    // Removed between the list and the inspect: it is gone, say nothing about it.
-    if (!info) return []
-    const service = listedContainer.Labels[Label.service] ?? ''
-    const facts = factsFromContainer(service, listedContainer, info, options.images)
-    const running = info.State.Status === 'running'
-    const derived: DerivedProbe | undefined = running ? deriveProbe(facts, options.probes?.[service], ctx) : undefined
-    return [{listed: listedContainer, info, service, facts, running, derived}]
-  })
-
-  // Stats: a first cgroup read now; engine reads (a second or so) start now too, in parallel.
+  // Each container on its own: inspect, derive, first stats read, probe; no container waits
+  // for another's answers.
   const samples = new Map<string, StatsSample>()
   const firstSamples = new Map<string, StatsSample>()
   const engineReads = new Map<string, Promise<StatsSample | undefined>>()
-  if (options.stats) {
-    for (const row of rows) {
-      if (!row.running) continue
-      const sample = readCgroupSample(row.info.State.Pid, row.info.Id)
-      if (sample) firstSamples.set(row.info.Id, sample)
-      else engineReads.set(row.info.Id, readEngineSample(api, row.info.Id, 5_000))
-    }
-  }
-
-  const probes = await Promise.all(
-    rows.map(async (row): Promise<StatusProbe | null> => {
-      if (!row.derived?.spec) return null
-      const result = await runProbe(row.derived.spec, {api, containerId: row.info.Id})
-      return toStatusProbe(result, row.derived.source)
+  const settled = await Promise.all(
+    selected.map(async (listedContainer) => {
+      const info = await api.json<InspectedContainer>({path: `/containers/${listedContainer.Id}/json`}).catch(() => undefined)
+      // Removed between the list and the inspect: it is gone, say nothing about it.
+      if (!info) return undefined
+      const service = listedContainer.Labels[Label.service] ?? ''
+      const facts = factsFromContainer(service, listedContainer, info, options.images)
+      const running = info.State.Status === 'running'
+      const derived: DerivedProbe | undefined = running ? deriveProbe(facts, options.probes?.[service], ctx) : undefined
+      if (options.stats && running) {
+        // A first cgroup read now; an engine read (a second or so) starts now, alongside.
+        const sample = readCgroupSample(info.State.Pid, info.Id)
+        if (sample) firstSamples.set(info.Id, sample)
+        else engineReads.set(info.Id, readEngineSample(api, info.Id, 5_000))
+      }
+      const probe = derived?.spec ? toStatusProbe(await runProbe(derived.spec, {api, containerId: info.Id}), derived.source) : null
+      return {listed: listedContainer, info, service, facts, running, derived, probe}
     }),
   )
+  const rows = settled.filter((row): row is NonNullable<typeof row> => row !== undefined)
 
   if (firstSamples.size > 0) {
     const first = Math.min(...[...firstSamples.values()].map((s) => s.at))
@@ -180,7 +172,7 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
   const engineSamples = new Map(await Promise.all([...engineReads].map(async ([id, read]) => [id, await read] as const)))
 
   const now = Date.now()
-  const services: ServiceStatus[] = rows.map((row, i) => {
+  const services: ServiceStatus[] = rows.map((row) => {
     const {info, listed: l} = row
     const id = info.Id
     let cpu: number | undefined
@@ -196,7 +188,7 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
       }
       if (sample) samples.set(id, sample)
     }
-    const probe = probes[i] ?? null
+    const {probe} = row
     const health = healthOf(info.State.Health?.Status)
     const noProbe = row.derived && !row.derived.spec ? row.derived.reason : undefined
     const verdict = verdictFor(info.State.Status, health, probe, noProbe)

@@ -73,8 +73,8 @@ export function toStatusProbe(result: ProbeResult, source: ProbeSource): StatusP
 
 /**
  * The verdict. tta's own probe is the fresh truth (Docker's health lags by its interval and
- * retries), so a failing probe means down even while Docker still says healthy; Docker's
- * "unhealthy" still counts against a passing probe, since its check may look deeper.
+ * retries), so a failing probe means down even while Docker still says healthy or starting;
+ * Docker's "unhealthy" still counts against a passing probe, since its check may look deeper.
  */
 export function verdictFor(state: string | null, health: ServiceStatus['health'], probe: StatusProbe | null, noProbeReason?: string): {status: Verdict; reason: string | null} {
   if (state === null) return {status: 'missing', reason: 'no container: start it with `tta dev` (or `tta monitoring`, `tta full`)'}
@@ -83,8 +83,11 @@ export function verdictFor(state: string | null, health: ServiceStatus['health']
   if (state !== 'running') return {status: 'stopped', reason: `container ${state}`}
   if (probe) {
     if (probe.ok) return health === 'unhealthy' ? {status: 'unhealthy', reason: "Docker's healthcheck fails although the probe passes"} : {status: 'healthy', reason: null}
-    if (health === 'starting') return {status: 'starting', reason: `starting: ${probe.error ?? 'probe failed'}`}
-    return {status: 'down', reason: `probe failed: ${probe.error ?? 'no answer'}`}
+    // Not answering is down, even in Docker's start period: Docker says "starting" until its
+    // first check passes, which lags well behind a service that answered (tta dev waits for
+    // that) and then stopped. The reason still says it may be booting.
+    const booting = health === 'starting' ? " (Docker's healthcheck has not passed yet: it may still be starting)" : ''
+    return {status: 'down', reason: `probe failed: ${probe.error ?? 'no answer'}${booting}`}
   }
   if (health === 'unhealthy') return {status: 'unhealthy', reason: "Docker's healthcheck fails"}
   if (health === 'starting') return {status: 'starting', reason: "Docker's healthcheck has not passed yet"}

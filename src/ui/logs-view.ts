@@ -35,6 +35,17 @@ export class LogPrinter {
     }
   }
 
+  private readonly jsonParts = new Map<LogSource, string>()
+
+  private jsonPart(source: LogSource): string {
+    let part = this.jsonParts.get(source)
+    if (part === undefined) {
+      part = `,"service":${JSON.stringify(source.service)},"container":${JSON.stringify(source.name)},`
+      this.jsonParts.set(source, part)
+    }
+    return part
+  }
+
   private prefix(source: LogSource): string {
     let prefix = this.prefixes.get(source.label)
     if (prefix === undefined) {
@@ -47,7 +58,8 @@ export class LogPrinter {
 
   line(line: LogLine, source: LogSource): void {
     const text = this.options.json
-      ? JSON.stringify({time: line.ts, service: source.service, container: source.name, stream: line.stream, message: line.text})
+      ? // The same as JSON.stringify of {time, service, container, stream, message}, with the parts fixed per source written once.
+        `{"time":"${line.ts}"${this.jsonPart(source)}"stream":"${line.stream}","message":${JSON.stringify(line.text)}}`
       : this.prefix(source) + (this.options.timestamps ? `${chalk.dim(line.ts)} ` : '') + line.text
     this.buffer.push(text)
     this.size += text.length

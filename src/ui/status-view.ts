@@ -80,6 +80,7 @@ export function renderStatus(report: StatusReport, options: {title?: string} = {
   } else {
     for (const s of problems) out.push(`${PAINT[s.status]('✖')} ${s.service}: ${PAINT[s.status](s.status)}${s.reason ? ` - ${s.reason}` : ''}${s.probe && !s.probe.ok ? chalk.dim(` [${s.probe.target}]`) : ''}`)
     out.push(chalk.dim(`${report.counts.healthy}/${report.counts.total} healthy (project ${report.project}, ${latency(report.durationMs)})`))
+    if (!report.services.some((s) => s.state === 'running')) out.push('nothing running, start with `tta dev` (or `tta monitoring`, `tta full`)')
   }
   return out.join('\n')
 }

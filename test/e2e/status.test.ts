@@ -91,7 +91,8 @@ describe('tta status on the fixture stack', () => {
     expect(result.stdout).toContain('CORE 9/9 healthy')
     expect(result.stdout).toContain('MONITORING 10/10 healthy')
     expect(result.stdout).toContain('✔ all 19 services healthy')
-    expect(result.stdout).toMatch(/^redis\s+healthy\s+running, healthy\s+\S+\s+0\s+redis PONG/m)
+    // Docker's own health may still say "starting" this soon after `tta full`; tta's probe already passed.
+    expect(result.stdout).toMatch(/^redis\s+healthy\s+running, (healthy|starting)\s+\S+\s+0\s+redis PONG/m)
   })
 
   it('shows redis down (probe failed) while its container still runs once its process is stopped, and --check exits 1', async () => {
@@ -100,7 +101,7 @@ describe('tta status on the fixture stack', () => {
       const report = await statusJson(['redis', 'postgres'])
       const redis = report.services.find((s) => s.service === 'redis')
       expect(redis).toMatchObject({status: 'down', state: 'running', probe: {type: 'redis', ok: false, error: 'no answer within 1.0s'}})
-      expect(redis?.reason).toBe('probe failed: no answer within 1.0s')
+      expect(redis?.reason).toMatch(/^probe failed: no answer within 1\.0s/)
       expect(report.services.find((s) => s.service === 'postgres')?.status).toBe('healthy')
       expect(report.healthy).toBe(false)
       const inspect = await docker(['inspect', '--format', '{{.State.Running}}', `${project}-redis-1`])

@@ -29,7 +29,7 @@ function frame(stream: 1 | 2, text: string): Buffer {
 
 function decode(chunks: Buffer[]): LogLine[] {
   const lines: LogLine[] = []
-  const decoder = new LogDecoder((l) => lines.push(l))
+  const decoder = new LogDecoder((ts, stream, text) => lines.push({ts, stream, text}))
   for (const c of chunks) decoder.push(c)
   decoder.end()
   return lines
@@ -125,7 +125,7 @@ describe('readHistory', () => {
 
   it('applies the filter but remembers the last line read', async () => {
     const api = fakeApi({a: Buffer.concat([frame(1, `${at(0)} ERROR one\n`), frame(1, `${at(5)} fine\n`)])})
-    const history = await readHistory(api, [source('a', 'alpha')], {}, (l) => /ERROR/.test(l.text))
+    const history = await readHistory(api, [source('a', 'alpha')], {}, (text) => /ERROR/.test(text))
     expect(history.lines.map((l) => l.text)).toEqual(['ERROR one'])
     expect(history.last.get('a')?.ts).toBe(at(5))
   })
@@ -236,7 +236,7 @@ describe('reading json-file logs directly', () => {
     )
     const read = async (query: Parameters<typeof readLocalLog>[1]): Promise<string[]> => {
       const lines: string[] = []
-      await readLocalLog(file, query, (l) => lines.push(`${l.ts.slice(17, 19)} ${l.stream} ${l.text}`))
+      await readLocalLog(file, query, (ts, stream, text) => lines.push(`${ts.slice(17, 19)} ${stream} ${text}`))
       return lines
     }
     expect(await read({})).toEqual(['00 stdout zero', '01 stderr err between', '01 stdout long message', '03 stdout three', '04 stderr four'])

@@ -1,6 +1,5 @@
 // The pure parts of tta status: verdicts, reading containers, stats arithmetic, metrics text, rendering.
 import {readFileSync} from 'node:fs'
-
 import chalk from 'chalk'
 import {beforeAll, describe, expect, it} from 'vitest'
 
@@ -24,7 +23,8 @@ describe('verdictFor', () => {
     expect(verdictFor('running', null, probe(true))).toEqual({status: 'healthy', reason: null})
   })
   it('keeps Docker\'s "starting" and "unhealthy", and says why a service is not up', () => {
-    expect(verdictFor('running', 'starting', probe(false)).status).toBe('starting')
+    expect(verdictFor('running', 'starting', probe(false))).toEqual({status: 'down', reason: "probe failed: no answer within 1.0s (Docker's healthcheck has not passed yet: it may still be starting)"})
+    expect(verdictFor('running', 'starting', null).status).toBe('starting')
     expect(verdictFor('running', 'starting', probe(true)).status).toBe('healthy')
     expect(verdictFor('running', 'unhealthy', probe(true)).status).toBe('unhealthy')
     expect(verdictFor('running', 'unhealthy', null).status).toBe('unhealthy')
@@ -172,6 +172,12 @@ describe('rendering', () => {
     expect(text).toContain('✖ redis: down - probe failed: no answer within 1.0s [127.0.0.1:6379]')
     expect(text).toContain('2/3 healthy (project tta')
   })
+  it('says how to start the stack when nothing runs', () => {
+    const text = renderStatus(report([service('redis', {status: 'stopped', state: 'exited', health: null, exitCode: 0, reason: 'container exited', probe: null, uptimeSeconds: null, cpuPercent: null, memoryBytes: null, urls: []})]))
+    expect(text).toMatch(/^redis\s+stopped\s+exited \(0\)\s+-\s+0\s+-\s+-\s+-\s+-$/m)
+    expect(text).toContain('nothing running, start with `tta dev`')
+  })
+
   it('redraws in place: cursor home, every line cleared to its end, the rest of the screen cleared', () => {
     expect(screen.frame('a\nb', 0)).toBe('\u001B[Ha\u001B[K\nb\u001B[K\u001B[J')
     expect(screen.frame('1\n2\n3\n4', 3).split('\n')).toHaveLength(3)
