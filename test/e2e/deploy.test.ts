@@ -263,7 +263,8 @@ describe('tta deploy to a compose target (DOCKER_HOST)', () => {
     // backupFirst: the datastore was backed up (the backup module's redis strategy) before the rollout.
     const backups = join(workspace, '.tta', 'backups')
     expect(existsSync(backups)).toBe(true)
-    const manifests = readdirSync(backups).map((id) => JSON.parse(readFileSync(join(backups, id, 'manifest.json'), 'utf8')) as {reason: string; services: Record<string, {strategy: string}>})
+    // Backup ids are directories; the backup module also keeps a .gitignore there.
+    const manifests = readdirSync(backups, {withFileTypes: true}).filter((e) => e.isDirectory()).map(({name: id}) => JSON.parse(readFileSync(join(backups, id, 'manifest.json'), 'utf8')) as {reason: string; services: Record<string, {strategy: string}>})
     expect(manifests).toEqual([expect.objectContaining({reason: 'before deploying v2 to staging', services: {cache: expect.objectContaining({strategy: 'redis'})}})])
     // docker compose sees what tta deployed.
     const ps = await docker(['compose', '-p', composeProject, 'ps', '--format', '{{.Service}} {{.Image}}'])
