@@ -5,7 +5,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {cleanupProject, copyWorkspace, docker, freePort, httpGet, removeWorkspace, repoRoot, uniqueProject, waitFor} from './helpers.js'
+import {cleanupProject, copyWorkspace, docker, CORE_PORT_VARS, freePortEnv, httpGet, removeWorkspace, repoRoot, uniqueProject, waitFor} from './helpers.js'
 
 const project = uniqueProject('devc')
 const cli = `${project}-cli`
@@ -22,9 +22,7 @@ function inCli(args: string[], timeoutMs = 240_000) {
 
 beforeAll(async () => {
   workspace = copyWorkspace()
-  for (const name of ['TTA_REDIS_PORT', 'TTA_POSTGRES_PORT', 'TTA_NEO4J_HTTP_PORT', 'TTA_NEO4J_BOLT_PORT', 'TTA_ADMIN_API_PORT', 'TTA_CLINICAL_API_PORT', 'TTA_DEVELOPER_API_PORT', 'TTA_PATIENT_API_PORT', 'TTA_LANGGRAPH_PORT', 'TTA_FRONTEND_PORT']) {
-    ports[name] = String(await freePort())
-  }
+  Object.assign(ports, await freePortEnv(CORE_PORT_VARS))
   // A stand-in devcontainer: this machine's node binary and the built project, the engine's
   // socket, and the workspace mounted at /workspaces/tta, as VS Code would.
   await docker([

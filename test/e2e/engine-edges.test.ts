@@ -4,7 +4,7 @@ import {spawn} from 'node:child_process'
 import {createServer, type Server} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {cleanupProject, copyWorkspace, docker, freePort, PROJECT_LABEL, removeWorkspace, runTta, ttaBin, uniqueProject} from './helpers.js'
+import {cleanupProject, copyWorkspace, docker, CORE_PORT_VARS, freePort, freePortEnv, PROJECT_LABEL, removeWorkspace, runTta, ttaBin, uniqueProject} from './helpers.js'
 
 const project = uniqueProject('edges')
 let workspace = ''
@@ -21,9 +21,7 @@ async function states(): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   workspace = copyWorkspace()
-  for (const name of ['TTA_REDIS_PORT', 'TTA_POSTGRES_PORT', 'TTA_NEO4J_HTTP_PORT', 'TTA_NEO4J_BOLT_PORT', 'TTA_ADMIN_API_PORT', 'TTA_CLINICAL_API_PORT', 'TTA_DEVELOPER_API_PORT', 'TTA_PATIENT_API_PORT', 'TTA_LANGGRAPH_PORT', 'TTA_FRONTEND_PORT']) {
-    env[name] = String(await freePort())
-  }
+  Object.assign(env, await freePortEnv(CORE_PORT_VARS))
 })
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import {
   cleanupProject,
   copyWorkspace,
   docker,
-  freePort,
+  freePortEnv,
   httpGet,
   PROJECT_LABEL,
   removeWorkspace,
@@ -20,27 +20,6 @@ import {
 
 const CORE = ['admin-api', 'clinical-api', 'developer-api', 'frontend', 'langgraph', 'neo4j', 'patient-api', 'postgres', 'redis']
 const MONITORING = ['alertmanager', 'blackbox-exporter', 'cadvisor', 'grafana', 'loki', 'node-exporter', 'postgres-exporter', 'prometheus', 'promtail', 'redis-exporter']
-const PORT_VARS = [
-  'TTA_REDIS_PORT',
-  'TTA_NEO4J_HTTP_PORT',
-  'TTA_NEO4J_BOLT_PORT',
-  'TTA_POSTGRES_PORT',
-  'TTA_ADMIN_API_PORT',
-  'TTA_CLINICAL_API_PORT',
-  'TTA_DEVELOPER_API_PORT',
-  'TTA_PATIENT_API_PORT',
-  'TTA_LANGGRAPH_PORT',
-  'TTA_FRONTEND_PORT',
-  'TTA_PROMETHEUS_PORT',
-  'TTA_ALERTMANAGER_PORT',
-  'TTA_GRAFANA_PORT',
-  'TTA_LOKI_PORT',
-  'TTA_NODE_EXPORTER_PORT',
-  'TTA_CADVISOR_PORT',
-  'TTA_BLACKBOX_PORT',
-  'TTA_POSTGRES_EXPORTER_PORT',
-  'TTA_REDIS_EXPORTER_PORT',
-]
 
 const project = uniqueProject('engine')
 let workspace = ''
@@ -70,7 +49,7 @@ function tta(args: string[], timeoutMs = 240_000) {
 
 beforeAll(async () => {
   workspace = copyWorkspace()
-  for (const name of PORT_VARS) env[name] = String(await freePort())
+  Object.assign(env, await freePortEnv())
 })
 
 afterAll(async () => {

@@ -369,3 +369,15 @@ export async function redisCommands(port: number, commands: readonly (readonly s
   if (!result) throw new Error(`redisCommands :${port}: connection closed after ${data.length} bytes, replies incomplete`)
   return result
 }
+
+/** Every host-port variable of the bundled core stack, and of the monitoring stack. */
+export const CORE_PORT_VARS = ['REDIS', 'NEO4J_HTTP', 'NEO4J_BOLT', 'POSTGRES', 'ADMIN_API', 'CLINICAL_API', 'DEVELOPER_API', 'PATIENT_API', 'LANGGRAPH', 'FRONTEND'].map((n) => `TTA_${n}_PORT`)
+export const MONITORING_PORT_VARS = ['PROMETHEUS', 'ALERTMANAGER', 'GRAFANA', 'LOKI', 'NODE_EXPORTER', 'CADVISOR', 'BLACKBOX', 'POSTGRES_EXPORTER', 'REDIS_EXPORTER'].map((n) => `TTA_${n}_PORT`)
+export const ALL_PORT_VARS = [...CORE_PORT_VARS, ...MONITORING_PORT_VARS]
+
+/** An environment giving each port variable its own free port, so stacks never collide. */
+export async function freePortEnv(vars: readonly string[] = ALL_PORT_VARS): Promise<Record<string, string>> {
+  const env: Record<string, string> = {}
+  for (const name of vars) env[name] = String(await freePort())
+  return env
+}

@@ -8,29 +8,8 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {dashboardQueries, exposedNames, METRIC_SOURCES, scrapeJobs, substituteVariables} from '../support/monitoring.js'
-import {cleanupProject, copyWorkspace, docker, dockerExec, freePort, httpGet, PROJECT_LABEL, removeWorkspace, runTta, standinImage, uniqueProject, waitFor} from './helpers.js'
+import {cleanupProject, copyWorkspace, docker, dockerExec, freePortEnv, httpGet, PROJECT_LABEL, removeWorkspace, runTta, standinImage, uniqueProject, waitFor} from './helpers.js'
 
-const PORT_VARS = [
-  'TTA_REDIS_PORT',
-  'TTA_NEO4J_HTTP_PORT',
-  'TTA_NEO4J_BOLT_PORT',
-  'TTA_POSTGRES_PORT',
-  'TTA_ADMIN_API_PORT',
-  'TTA_CLINICAL_API_PORT',
-  'TTA_DEVELOPER_API_PORT',
-  'TTA_PATIENT_API_PORT',
-  'TTA_LANGGRAPH_PORT',
-  'TTA_FRONTEND_PORT',
-  'TTA_PROMETHEUS_PORT',
-  'TTA_ALERTMANAGER_PORT',
-  'TTA_GRAFANA_PORT',
-  'TTA_LOKI_PORT',
-  'TTA_NODE_EXPORTER_PORT',
-  'TTA_CADVISOR_PORT',
-  'TTA_BLACKBOX_PORT',
-  'TTA_POSTGRES_EXPORTER_PORT',
-  'TTA_REDIS_EXPORTER_PORT',
-]
 
 const project = uniqueProject('monitoring')
 const webhook = `${project}-webhook`
@@ -81,7 +60,7 @@ printf 'HTTP/1.0 200 OK\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\
 
 beforeAll(async () => {
   workspace = copyWorkspace()
-  for (const name of PORT_VARS) env[name] = String(await freePort())
+  Object.assign(env, await freePortEnv())
   env.TTA_ALERT_WEBHOOK_URL = `http://${webhook}:5001/alerts`
 })
 

@@ -7,11 +7,10 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {StatusReport} from '../../src/status/model.js'
-import {cleanupProject, copyWorkspace, docker, freePort, httpGet, removeWorkspace, runTta, ttaBin, uniqueProject, waitFor} from './helpers.js'
+import {cleanupProject, copyWorkspace, docker, freePort, freePortEnv, httpGet, removeWorkspace, runTta, ttaBin, uniqueProject, waitFor} from './helpers.js'
 
 const CORE = ['admin-api', 'clinical-api', 'developer-api', 'frontend', 'langgraph', 'neo4j', 'patient-api', 'postgres', 'redis']
 const MONITORING = ['alertmanager', 'blackbox-exporter', 'cadvisor', 'grafana', 'loki', 'node-exporter', 'postgres-exporter', 'prometheus', 'promtail', 'redis-exporter']
-const PORT_VARS = ['REDIS', 'NEO4J_HTTP', 'NEO4J_BOLT', 'POSTGRES', 'ADMIN_API', 'CLINICAL_API', 'DEVELOPER_API', 'PATIENT_API', 'LANGGRAPH', 'FRONTEND', 'PROMETHEUS', 'ALERTMANAGER', 'GRAFANA', 'LOKI', 'NODE_EXPORTER', 'CADVISOR', 'BLACKBOX', 'POSTGRES_EXPORTER', 'REDIS_EXPORTER'].map((n) => `TTA_${n}_PORT`)
 
 const project = uniqueProject('status')
 let workspace = ''
@@ -46,7 +45,7 @@ function start(args: string[]) {
 beforeAll(async () => {
   workspace = copyWorkspace()
   config = readFileSync(join(workspace, 'tta.config.yaml'), 'utf8')
-  for (const name of PORT_VARS) env[name] = String(await freePort())
+  Object.assign(env, await freePortEnv())
   const up = await tta(['full'], 400_000)
   if (up.code !== 0) throw new Error(`tta full failed (${up.code}):\n${up.stderr}`)
 }, 420_000)
