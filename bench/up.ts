@@ -4,7 +4,7 @@
 // one's healthcheck every 50 ms. Prints a table of ratios and writes bench/results/up.json.
 //
 //   npm run bench            (needs the engine, Compose v2, the built CLI and the stand-ins: npm test provides them)
-//   npm run bench -- chain   (one case)
+//   npx tsx bench/up.ts chain scale-100   (some cases)
 import {spawnSync} from 'node:child_process'
 import {cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -106,6 +106,17 @@ function coreCase(): Case {
   return {name: 'core', file, workspace, env}
 }
 
+/** N independent services (busybox httpd, no healthcheck, no ports): what tta adds per service at scale. */
+function scaleCase(count: number): () => Case {
+  return () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'tta-bench-'))
+    const services = Array.from({length: count}, (_, i) => `  s${String(i + 1).padStart(3, '0')}:\n    image: tta-standin/frontend:local\n`).join('')
+    const file = join(workspace, 'docker-compose.yml')
+    writeFileSync(file, `services:\n${services}`)
+    return {name: `scale-${count}`, file, workspace, env: {}}
+  }
+}
+
 function chainCase(): Case {
   const workspace = mkdtempSync(join(tmpdir(), 'tta-bench-'))
   return {name: 'chain', file: join(repo, 'bench/fixtures/chain/docker-compose.yml'), workspace, env: {}}
@@ -145,7 +156,7 @@ async function measure(c: Case, conn: EngineConnection): Promise<Row> {
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2)
   const conn = await connectEngine()
-  const cases = [chainCase, coreCase].map((make) => make()).filter((c) => wanted.length === 0 || wanted.includes(c.name))
+  const cases = [chainCase, coreCase, scaleCase(10), scaleCase(50), scaleCase(100)].map((make) => make()).filter((c) => wanted.length === 0 || wanted.includes(c.name))
   const rows: Row[] = []
   for (const c of cases) {
     process.stderr.write(`bench up: ${c.name}…\n`)
