@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', 'oclif.manifest.json', '.tta/**']},
+  {ignores: ['dist/**', 'node_modules/**', '.cache/**', 'test/fixtures/**', 'oclif.manifest.json', '.tta/**']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
