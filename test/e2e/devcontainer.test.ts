@@ -75,6 +75,19 @@ describe('tta in a devcontainer (docker outside of docker)', () => {
     expect(result.stderr).toMatch(/langgraph\s+build tta\/langgraph:dev: done/)
   })
 
+  it('tta status probes every service from inside and finds them healthy', async () => {
+    const result = await inCli(['status', '--check', '--json'])
+    expect(result.code).toBe(0)
+    const report = JSON.parse(result.stdout) as {healthy: boolean; services: Array<{service: string; status: string; probe?: {type?: string; target?: string; ok?: boolean; latencyMs?: number}}>}
+    expect(report.healthy).toBe(true)
+    expect(report.services.map((s) => s.service).sort()).toEqual(['admin-api', 'clinical-api', 'developer-api', 'frontend', 'langgraph', 'neo4j', 'patient-api', 'postgres', 'redis'])
+    for (const service of report.services) expect(service.status).toBe('healthy')
+    // Probed at its container address on the shared network, not at the host's 127.0.0.1.
+    const redis = report.services.find((s) => s.service === 'redis')
+    expect(redis?.probe).toMatchObject({type: 'redis', ok: true})
+    expect(redis?.probe?.target).not.toMatch(/^127\.0\.0\.1:/)
+  })
+
   it('a second run from inside recreates nothing', async () => {
     const result = await inCli(['dev'])
     expect(result.code).toBe(0)
