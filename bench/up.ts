@@ -6,7 +6,7 @@
 //   npm run bench            (needs the engine, Compose v2, the built CLI and the stand-ins: npm test provides them)
 //   npx tsx bench/up.ts chain scale-100   (some cases)
 import {spawnSync} from 'node:child_process'
-import {cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -19,6 +19,7 @@ import {dependencyLevels} from '../src/engine/graph.js'
 import {Label} from '../src/engine/labels.js'
 import {healthcheckCommand} from '../src/engine/readiness.js'
 import {containerSpec, networkName} from '../src/engine/spec.js'
+import {loadWorkspaceConfig} from '../src/workspace/config.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tta = join(repo, 'bin', 'run.js')
@@ -89,13 +90,7 @@ function coreCase(): Case {
   const config = spawnSync(process.execPath, [tta, 'config', '--workspace', workspace, '--no-hot-reload', '--format', 'json'], {env: {...process.env, ...env}, encoding: 'utf8'})
   if (config.status !== 0) throw new Error(config.stderr)
   const model = JSON.parse(config.stdout) as {services: Record<string, {image?: string; healthcheck?: Record<string, unknown>}>; name?: string}
-  const images = Object.fromEntries(
-    readFileSync(join(workspace, 'tta.config.yaml'), 'utf8')
-      .split('\n')
-      .map((line) => /^\s{2}(\S+): (\S+)$/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1], m[2]]),
-  )
+  const {images} = loadWorkspaceConfig(workspace)
   delete model.name
   for (const service of Object.values(model.services)) {
     if (service.image && images[service.image]) service.image = images[service.image]

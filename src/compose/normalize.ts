@@ -34,6 +34,7 @@ import {shellSplit} from './shell-split.js'
 import {checkProtocol, checkPublished, ordered, parsePortSpec, parseVolumeSpec} from './short-syntax.js'
 import {entryPath, type PMap, type PNode, type Pos, toPlain} from './tree.js'
 import {normalizeDuration, parseBytes} from './units.js'
+import {isValidProjectName} from './project-name.js'
 
 export interface BuildContext {
   workingDir: string
@@ -44,7 +45,6 @@ export interface BuildContext {
   warnings: string[]
 }
 
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
 
 /** Compose's normalization of a project name taken from `name:` or a directory. */
 export function normalizeProjectName(name: string): string {
@@ -811,7 +811,7 @@ export function buildProject(root: PMap, b: BuildContext): Project {
   const top = new Ctx(b, '')
   let name: string | undefined
   if (b.projectName !== undefined) {
-    if (!PROJECT_NAME.test(b.projectName)) {
+    if (!isValidProjectName(b.projectName)) {
       b.errors.push(
         new InputError(
           `invalid project name "${b.projectName}": use lowercase letters, digits, "-" and "_", starting with a letter or digit`,

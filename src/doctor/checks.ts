@@ -8,6 +8,7 @@ import {observeContainers} from '../engine/observe.js'
 import {findPortConflicts, findPortHolder, portsAreLocal} from '../engine/ports.js'
 import {detectHostContext, type HostContext} from '../workspace/devcontainer.js'
 import {loadWorkspaceProject} from '../workspace/project.js'
+import {GENERATED_SECRETS} from '../workspace/secrets.js'
 import type {Workspace} from '../workspace/workspace.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info'
@@ -113,8 +114,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
 
 /** Doctor must not fail on secrets `tta dev` would generate: stand in for the missing ones. */
 function secretsPlaceholder(env: NodeJS.ProcessEnv): Record<string, string> {
-  const names = ['TTA_REDIS_PASSWORD', 'TTA_POSTGRES_PASSWORD', 'TTA_NEO4J_PASSWORD', 'TTA_GRAFANA_ADMIN_PASSWORD']
-  return Object.fromEntries(names.filter((n) => !env[n]).map((n) => [n, 'doctor-placeholder']))
+  return Object.fromEntries(GENERATED_SECRETS.filter((n) => !env[n]).map((n) => [n, 'doctor-placeholder']))
 }
 
 function safeEndpoint(env: NodeJS.ProcessEnv): ReturnType<typeof resolveEndpoint> | undefined {

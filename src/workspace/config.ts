@@ -8,6 +8,7 @@ import type {ProbeOverride} from '../probes/types.js'
 import {parseDeployTargets, type DeployTarget} from './deploy-config.js'
 import {parseProbes} from './probes-config.js'
 import {readSourceDocument, type SourceDocument} from './yaml-source.js'
+import {isValidProjectName} from '../compose/project-name.js'
 
 export const WORKSPACE_CONFIG_FILE = 'tta.config.yaml'
 
@@ -28,7 +29,6 @@ export interface WorkspaceConfig {
   backup?: BackupConfig
 }
 
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
 
 /** Reads `<dir>/tta.config.yaml` if present. Throws InputError(s) naming file:line and the key. */
 export function loadWorkspaceConfig(dir: string): WorkspaceConfig {
@@ -48,7 +48,7 @@ export function loadWorkspaceConfig(dir: string): WorkspaceConfig {
       case 'projectName': {
         const value = scalarString(src, pair.value, key, errors)
         if (value === undefined) break
-        if (PROJECT_NAME.test(value)) config.projectName = value
+        if (isValidProjectName(value)) config.projectName = value
         else
           errors.push(
             new InputError(

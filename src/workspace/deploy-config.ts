@@ -4,6 +4,7 @@ import {isMap, isScalar, isSeq, type Node, type Pair} from 'yaml'
 
 import {InputError, type SourcePosition} from '../errors.js'
 import type {SourceDocument} from './yaml-source.js'
+import {isValidProjectName} from '../compose/project-name.js'
 
 export const DEPLOY_TYPES = ['compose', 'swarm'] as const
 export type DeployType = (typeof DEPLOY_TYPES)[number]
@@ -36,7 +37,6 @@ export interface DeployTarget {
 
 const TARGET_KEYS = ['type', 'host', 'registry', 'files', 'projectName', 'confirm', 'backupFirst', 'replicas', 'timeout', 'publishMode'] as const
 const TARGET_NAME = /^[a-z0-9][a-z0-9_-]*$/
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
 const HOST_SCHEMES = ['unix:', 'tcp:', 'ssh:', 'npipe:', 'http:', 'https:']
 /** A registry as Docker spells it in an image name: host[:port] and an optional path, lowercase. */
 const REGISTRY = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d{1,5})?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/
@@ -137,7 +137,7 @@ function parseTarget(src: SourceDocument, pair: Pair<Node, Node>, name: string, 
       case 'projectName': {
         const project = str(src, value, path, errors)
         if (project === undefined) break
-        if (PROJECT_NAME.test(project)) target.projectName = project
+        if (isValidProjectName(project)) target.projectName = project
         else errors.push(new InputError('must be lowercase letters, digits, "-" or "_", starting with a letter or digit', at, path))
         break
       }

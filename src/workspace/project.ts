@@ -6,6 +6,7 @@ import type {LoadedProject} from '../compose/model.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {bundledComposeDir} from '../paths.js'
 import type {Workspace} from './workspace.js'
+import {isValidProjectName} from '../compose/project-name.js'
 
 export const MODES = ['dev', 'monitoring', 'full'] as const
 export type Mode = (typeof MODES)[number]
@@ -32,11 +33,9 @@ export interface ProjectRequest {
   environment?: NodeJS.ProcessEnv
 }
 
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/
-
 /** The compose project name: the flag, else tta.config.yaml, else "tta". A bad flag value is refused (exit 2). */
 export function projectNameFor(request: Pick<ProjectRequest, 'projectName' | 'workspace' | 'environment'>): string {
-  if (request.projectName !== undefined && !PROJECT_NAME.test(request.projectName)) {
+  if (request.projectName !== undefined && !isValidProjectName(request.projectName)) {
     throw new TtaError(`invalid --project-name "${request.projectName}"`, ExitCode.badInput, 'use lowercase letters, digits, "-" and "_", starting with a letter or digit (as Compose does)')
   }
   return request.projectName ?? request.workspace.config.projectName ?? DEFAULT_PROJECT_NAME
