@@ -1,7 +1,7 @@
 import {Command, Flags} from '@oclif/core'
 
-import {ExitCode, InputErrors, TtaError} from './errors.js'
-import {configureColor, renderError} from './ui/output.js'
+import {InputErrors} from './errors.js'
+import {configureColor, renderFailure} from './ui/output.js'
 import {openWorkspace, type Workspace} from './workspace/workspace.js'
 
 /**
@@ -18,6 +18,8 @@ export abstract class TtaCommand extends Command {
       description: 'compose project name (default: tta.config.yaml projectName, else "tta")',
       helpGroup: 'GLOBAL',
     }),
+    // bin/run.js reads it before anything loads (it sets DEBUG=tta:*); declared here for help and parsing.
+    debug: Flags.boolean({description: 'show the engine calls and commands tta runs, on stderr (for bug reports)', helpGroup: 'GLOBAL'}),
   }
 
   override async init(): Promise<void> {
@@ -30,19 +32,11 @@ export abstract class TtaCommand extends Command {
   }
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    if (error instanceof TtaError) {
-      process.stderr.write(renderError(error) + '\n')
-      return this.exit(error.exitCode)
-    }
-    // oclif's own parse errors (unknown flag, bad option) are bad input: exit 2, no stack.
-    if (error.oclif?.exit !== undefined) {
-      if (error.oclif.exit === 0) return super.catch(error)
-      process.stderr.write(renderError(new TtaError(error.message, ExitCode.badInput)) + '\n')
-      return this.exit(ExitCode.badInput)
-    }
-    if (process.env.TTA_DEBUG) process.stderr.write(`${error.stack}\n`)
-    process.stderr.write(renderError(new TtaError(`unexpected error: ${error.message}`)) + '\n')
-    return this.exit(ExitCode.failed)
+    // oclif's own exits (help, version) are not failures.
+    if (error.oclif?.exit === 0) return super.catch(error)
+    const {text, exitCode} = renderFailure(error)
+    process.stderr.write(text + '\n')
+    return this.exit(exitCode)
   }
 }
 

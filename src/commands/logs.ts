@@ -8,7 +8,7 @@ import {followLogs} from '../logs/follow.js'
 import {ignoreGone, listLogSources, readHistory, readLogs, type LogQuery} from '../logs/read.js'
 import {Summarizer} from '../logs/summary.js'
 import {parseTimeArg} from '../logs/time.js'
-import {knownServices} from '../status/groups.js'
+import {refuseUnknownServices} from '../status/groups.js'
 import {LogPrinter, renderSummary} from '../ui/logs-view.js'
 import {writeJson} from '../ui/output.js'
 import {projectNameFor} from '../workspace/project.js'
@@ -76,18 +76,9 @@ export default class Logs extends TtaCommand {
     }
   }
 
-  private checkServices(missing: string[], workspace: Workspace): void {
-    if (missing.length === 0) return
-    const known = knownServices(workspace.config.composeFiles)
-    const unknown = missing.filter((name) => !known.has(name))
-    if (unknown.length > 0) {
-      throw new TtaError(`unknown service${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, ExitCode.badInput, `services: ${[...known].sort().join(', ')}`)
-    }
-  }
-
   private async history(api: EngineApi, project: string, services: string[], query: LogQuery, keep: (text: string) => boolean, flags: {json: boolean; timestamps: boolean; summary: boolean}, workspace: Workspace): Promise<void> {
     const {sources, missing} = await listLogSources(api, project, services)
-    this.checkServices(missing, workspace)
+    await refuseUnknownServices(missing, workspace.config.composeFiles)
     for (const name of missing) process.stderr.write(chalk.dim(`${name}: no container (not started)\n`))
     if (sources.length === 0) {
       if (missing.length === 0) process.stderr.write(`no containers in project ${project}: start the stack with \`tta dev\`\n`)
@@ -112,7 +103,7 @@ export default class Logs extends TtaCommand {
   private async follow(api: EngineApi, project: string, services: string[], query: LogQuery, keep: (text: string) => boolean, flags: {json: boolean; timestamps: boolean}, workspace: Workspace): Promise<void> {
     if (services.length > 0) {
       const {missing} = await listLogSources(api, project, services)
-      this.checkServices(missing, workspace)
+      await refuseUnknownServices(missing, workspace.config.composeFiles)
     }
     const printer = new LogPrinter({timestamps: flags.timestamps, json: flags.json, live: true})
     const controller = new AbortController()

@@ -6,14 +6,13 @@ import {TtaCommand} from '../base-command.js'
 import {openEngineApi, type EngineApi} from '../docker/api.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {collectStatus, type CollectOptions} from '../status/collect.js'
-import {knownServices, monitoringServices} from '../status/groups.js'
 import type {StatusReport} from '../status/model.js'
+import {checkFailure, collectOptionsFor, rejectUnknownServices, statusOnce, type StatusRequest} from '../status/one-shot.js'
 import {reachFor} from '../status/reach.js'
 import type {StatsSample} from '../status/stats.js'
 import {table} from '../ui/format.js'
 import {writeJson} from '../ui/output.js'
-import {renderNothing, renderStatus, screen} from '../ui/status-view.js'
-import {projectNameFor} from '../workspace/project.js'
+import {renderNothing, renderStatus, renderStatusOnce, screen} from '../ui/status-view.js'
 import type {Workspace} from '../workspace/workspace.js'
 
 const seconds = Flags.custom<number>({
@@ -75,48 +74,23 @@ export default class Status extends TtaCommand {
       await this.printSecrets(workspace, flags.json)
       return
     }
-    const project = projectNameFor({projectName: flags['project-name'], workspace})
-    const api = await openEngineApi()
-    const options: CollectOptions = {
-      project,
-      services,
-      probes: workspace.config.probes,
-      images: workspace.config.images,
-      monitoring: monitoringServices(),
-      timeoutMs: flags.timeout * 1000,
-      execTimeoutMs: Math.max(flags.timeout * 1000, 3000),
-      stats: flags.stats,
+    const request: StatusRequest = {workspace, projectName: flags['project-name'], services, timeoutSeconds: flags.timeout, stats: flags.stats}
+    if (flags.serve === undefined && !flags.watch) {
+      const report = await statusOnce(request)
+      process.stdout.write(flags.metrics ? (await import('../status/metrics.js')).renderMetrics(report) : renderStatusOnce(report, {json: flags.json}))
+      const failure = flags.check ? checkFailure(report) : undefined
+      if (failure) throw failure
+      return
     }
+    const options = collectOptionsFor(request)
+    const api = await openEngineApi()
     try {
       // Rounds after rounds: work out once how the services' ports are reached.
-      if (flags.serve !== undefined || flags.watch) options.reach = await reachFor(api)
+      options.reach = await reachFor(api)
       if (flags.serve !== undefined) return await this.serve(api, options, flags.serve, flags.bind)
-      if (flags.watch) return await this.watch(api, options, workspace, flags.json)
-      const {report} = await collectStatus(api, options)
-      this.rejectUnknown(report, workspace)
-      if (flags.metrics) process.stdout.write((await import('../status/metrics.js')).renderMetrics(report))
-      else if (flags.json) writeJson(report)
-      else process.stdout.write((report.counts.total === 0 ? renderNothing(project) : renderStatus(report)) + '\n')
-      if (flags.check && !report.healthy) {
-        const bad = report.services.filter((s) => s.status !== 'healthy')
-        throw new TtaError(
-          report.counts.total === 0 ? `check failed: nothing running in project ${project}` : `check failed: ${bad.length} of ${report.counts.total} services not healthy: ${bad.map((s) => `${s.service} (${s.status})`).join(', ')}`,
-          ExitCode.failed,
-        )
-      }
+      return await this.watch(api, options, workspace, flags.json)
     } finally {
       api.close()
-    }
-  }
-
-  /** A named service with no container is "missing" if the workspace defines it, and a typo otherwise. */
-  private rejectUnknown(report: StatusReport, workspace: Workspace): void {
-    const missing = report.services.filter((s) => s.status === 'missing').map((s) => s.service)
-    if (missing.length === 0) return
-    const known = knownServices(workspace.config.composeFiles)
-    const unknown = missing.filter((name) => !known.has(name))
-    if (unknown.length > 0) {
-      throw new TtaError(`unknown service${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, ExitCode.badInput, `services: ${[...known].sort().join(', ')}`)
     }
   }
 
@@ -145,7 +119,7 @@ export default class Status extends TtaCommand {
       while (!stop.signal.aborted) {
         const started = Date.now()
         const {report, samples} = await collectStatus(api, {...options, previous})
-        if (first) this.rejectUnknown(report, workspace)
+        if (first) await rejectUnknownServices(report, workspace)
         first = false
         previous = samples
         const time = new Date().toLocaleTimeString()

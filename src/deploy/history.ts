@@ -1,8 +1,9 @@
-import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {ExitCode, TtaError} from '../errors.js'
 import type {DeployType} from '../workspace/deploy-config.js'
+import {stateDir} from '../workspace/state-dir.js'
 
 /** One deployment or rollback, as kept in the workspace and on the target. */
 export interface DeployRecord {
@@ -62,10 +63,8 @@ export function readHistory(root: string): DeployRecord[] {
  * tree dirty.
  */
 export function saveRecord(root: string, record: DeployRecord): void {
+  stateDir(root)
   const file = join(root, HISTORY_FILE)
-  mkdirSync(dirname(file), {recursive: true})
-  const ignore = join(dirname(file), '.gitignore')
-  if (!existsSync(ignore)) writeFileSync(ignore, '# tta state (deploy history, ...): local to this checkout\n*\n')
   const records = mergeHistory(readHistory(root), [record])
   const body: HistoryFile = {version: 1, deployments: records}
   writeFileSync(`${file}.tmp`, JSON.stringify(body, null, 2) + '\n')

@@ -5,6 +5,7 @@ import {Readable} from 'node:stream'
 import {ExitCode, TtaError} from '../errors.js'
 import {connectEngine, unreachable} from './client.js'
 import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
+import {traceCall} from './trace.js'
 
 /**
  * A small read-mostly client of the Engine API over node:http, for the commands that must start
@@ -113,6 +114,7 @@ class NativeEngineApi implements EngineApi {
   private send(request: EngineRequest): Promise<IncomingMessage> {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body)
     const timeoutMs = this.contacted ? (request.timeoutMs ?? DEFAULT_TIMEOUT_MS) : Math.min(request.timeoutMs ?? FIRST_CONTACT_TIMEOUT_MS, FIRST_CONTACT_TIMEOUT_MS)
+    const started = performance.now()
     return new Promise((resolve, reject) => {
       const options: RequestOptions = {
         ...this.base,
@@ -124,6 +126,7 @@ class NativeEngineApi implements EngineApi {
       }
       const req = (this.secure ? httpsRequest : httpRequest)(options, (res) => {
         clearTimeout(timer)
+        traceCall(options.method as string, options.path as string, started, res.statusCode ?? 0)
         this.contacted = true
         resolve(res)
       })
@@ -133,6 +136,7 @@ class NativeEngineApi implements EngineApi {
       }, timeoutMs)
       req.once('error', (error: Error & {code?: string}) => {
         clearTimeout(timer)
+        traceCall(options.method as string, options.path as string, started, error)
         if (!this.contacted && error.code && CONNECT_ERRORS.has(error.code)) reject(unreachable(this.endpoint, error))
         else reject(error)
       })

@@ -26,7 +26,7 @@ export interface ServiceFacts {
   /** The container's command (arguments after the entrypoint). */
   command: string[]
   /** Its address on each network it is attached to (a running container). */
-  networks?: Array<{name: string; ip: string}>
+  networks?: Array<{name: string; ip: string; id?: string}>
 }
 
 /**
@@ -35,7 +35,15 @@ export interface ServiceFacts {
  * tta's container shares with it (tta runs in a container of that engine: a devcontainer).
  */
 export type Reach =
-  | {via: 'published'; hostFor: (hostIp: string | undefined) => string}
+  | {
+      via: 'published'
+      hostFor: (hostIp: string | undefined) => string
+      /**
+       * Whether a network's bridge is in tta's own network namespace (a local engine), so the
+       * containers' addresses on it answer directly: ports that are not published are probed there.
+       */
+      direct?: (networkId: string) => boolean
+    }
   | {via: 'network'; networks: ReadonlySet<string>}
 
 export interface DeriveContext {
@@ -82,7 +90,9 @@ export function redisPassword(facts: Pick<ServiceFacts, 'command' | 'environment
 export function addressOf(facts: ServiceFacts, target: number, reach: Reach): {host: string; port: number} | undefined {
   if (reach.via === 'published') {
     const port = facts.ports.find((p) => p.target === target && p.published !== undefined && p.protocol === 'tcp')
-    return port?.published ? {host: reach.hostFor(port.hostIp), port: port.published} : undefined
+    if (port?.published) return {host: reach.hostFor(port.hostIp), port: port.published}
+    const direct = reach.direct && (facts.networks ?? []).find((n) => n.ip && n.id && reach.direct?.(n.id))
+    return direct ? {host: direct.ip, port: target} : undefined
   }
   const network = (facts.networks ?? []).find((n) => n.ip && reach.networks.has(n.name))
   return network ? {host: network.ip, port: target} : undefined

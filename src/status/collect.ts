@@ -17,7 +17,7 @@ export interface ListedContainer {
   Labels: Record<string, string>
   State: string
   Ports: Array<{IP?: string; PrivatePort: number; PublicPort?: number; Type: string}>
-  NetworkSettings?: {Networks?: Record<string, {IPAddress?: string}>}
+  NetworkSettings?: {Networks?: Record<string, {IPAddress?: string; NetworkID?: string}>}
 }
 
 /** The parts of GET /containers/ID/json status uses. */
@@ -91,7 +91,7 @@ export function factsFromContainer(service: string, listed: ListedContainer, ins
       }),
     ),
     command: inspected.Config.Cmd ?? [],
-    networks: Object.entries(listed.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({name, ip: n.IPAddress ?? ''})),
+    networks: Object.entries(listed.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({name, ip: n.IPAddress ?? '', id: n.NetworkID})),
   }
 }
 

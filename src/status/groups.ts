@@ -1,7 +1,6 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {parse} from 'yaml'
-
+import {ExitCode, TtaError} from '../errors.js'
 import {bundledComposeDir} from '../paths.js'
 
 /**
@@ -9,7 +8,9 @@ import {bundledComposeDir} from '../paths.js'
  * only the keys under `services:`. A file that does not parse contributes nothing, so a broken
  * overlay never stops `tta status`.
  */
-export function declaredServices(files: string[]): Set<string> {
+export async function declaredServices(files: string[]): Promise<Set<string>> {
+  // Loaded here only: most `tta status` runs never need a full parse, and yaml costs ~40 ms.
+  const {parse} = await import('yaml')
   const names = new Set<string>()
   for (const file of files) {
     try {
@@ -46,16 +47,24 @@ export function scanServiceKeys(text: string): string[] {
 
 /** The services grouped as "monitoring": those of the bundled monitoring file. Everything else is core. */
 export function monitoringServices(): Set<string> {
-  try {
-    const keys = scanServiceKeys(readFileSync(MONITORING_FILE, 'utf8'))
-    if (keys.length > 0) return new Set(keys)
-  } catch {
-    // fall through to the parser, which reports nothing either
-  }
-  return declaredServices([MONITORING_FILE])
+  // The bundled file is ours and laid out for the scan; a test keeps the two in step.
+  return new Set(scanServiceKeys(readFileSync(MONITORING_FILE, 'utf8')))
 }
 
 /** Every service a workspace can start: the bundled core and monitoring files plus its composeFiles. */
-export function knownServices(composeFiles: string[]): Set<string> {
+export function knownServices(composeFiles: string[]): Promise<Set<string>> {
   return declaredServices([join(bundledComposeDir, 'docker-compose.yml'), MONITORING_FILE, ...composeFiles])
+}
+
+/**
+ * Named services that have no container: missing if a compose file of the workspace defines them,
+ * a typo otherwise (exit 2, listing the names there are).
+ */
+export async function refuseUnknownServices(missing: string[], composeFiles: string[]): Promise<void> {
+  if (missing.length === 0) return
+  const known = await knownServices(composeFiles)
+  const unknown = missing.filter((name) => !known.has(name))
+  if (unknown.length > 0) {
+    throw new TtaError(`unknown service${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, ExitCode.badInput, `services: ${[...known].sort().join(', ')}`)
+  }
 }

@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {hostname} from 'node:os'
 
 import type {EngineApi} from '../docker/api.js'
@@ -11,7 +12,7 @@ import {detectContainer, selfContainerCandidates} from '../workspace/devcontaine
  * addresses on the networks we share with them (`tta dev` joins the project's networks).
  */
 export async function reachFor(api: EngineApi, env: NodeJS.ProcessEnv = process.env): Promise<Reach> {
-  const published: Reach = {via: 'published', hostFor: probeHostFor(api.endpoint.host, env)}
+  const published: Reach = {via: 'published', hostFor: probeHostFor(api.endpoint.host, env), direct: api.endpoint.host.startsWith('unix:') ? bridgeIsLocal : undefined}
   if (env.TTA_PROBE_HOST || !api.endpoint.host.startsWith('unix:') || !detectContainer(env).inContainer) return published
   for (const candidate of selfContainerCandidates()) {
     try {
@@ -23,4 +24,13 @@ export async function reachFor(api: EngineApi, env: NodeJS.ProcessEnv = process.
     }
   }
   return published
+}
+
+/**
+ * Docker names a user-defined bridge network's interface br-<first 12 of its id> (the default
+ * network's is docker0, not probed this way). Seen in /sys/class/net, the bridge is in our network
+ * namespace and its containers' addresses are routable from here.
+ */
+function bridgeIsLocal(networkId: string): boolean {
+  return process.platform === 'linux' && /^[0-9a-f]{12,}$/.test(networkId) && existsSync(`/sys/class/net/br-${networkId.slice(0, 12)}`)
 }

@@ -1,6 +1,7 @@
 import chalk from 'chalk'
 
-import {InputErrors, type TtaError} from '../errors.js'
+import {debugEnabled} from '../debug.js'
+import {ExitCode, InputErrors, TtaError} from '../errors.js'
 
 /** Colours only on a TTY without NO_COLOR, so CI logs and pipes get plain lines. */
 export function configureColor(stream: NodeJS.WriteStream = process.stdout): void {
@@ -15,6 +16,25 @@ export function renderError(error: TtaError): string {
       : [chalk.red(`✖ ${error.message}`)]
   if (error.hint) lines.push(chalk.dim(`  → ${error.hint}`))
   return lines.join('\n')
+}
+
+const DEBUG_HINT = 'run it again with --debug to see the engine calls (or DEBUG=tta:*)'
+
+/**
+ * Any error as the user sees it, and the exit code it means: a TtaError as it is; a flag parser's
+ * error (it carries `oclif.exit`) as bad input; anything else as "unexpected", with its stack only
+ * under --debug (or TTA_DEBUG). Failures that may come from the engine point at --debug.
+ */
+export function renderFailure(error: Error & {oclif?: {exit?: number}}): {text: string; exitCode: number} {
+  const debugging = debugEnabled('engine') || Boolean(process.env.TTA_DEBUG)
+  const withHint = (text: string, exitCode: number): {text: string; exitCode: number} => ({
+    text: exitCode === ExitCode.badInput || exitCode === ExitCode.interrupted || debugging ? text : `${text}\n${chalk.dim(`  ${DEBUG_HINT}`)}`,
+    exitCode,
+  })
+  if (error instanceof TtaError) return withHint(renderError(error), error.exitCode)
+  if (error.oclif?.exit !== undefined) return {text: renderError(new TtaError(error.message, ExitCode.badInput)), exitCode: ExitCode.badInput}
+  const stack = debugging && error.stack ? `${error.stack}\n` : ''
+  return withHint(stack + renderError(new TtaError(`unexpected error: ${error.message}`)), ExitCode.failed)
 }
 
 export function writeJson(value: unknown): void {

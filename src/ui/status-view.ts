@@ -89,6 +89,12 @@ export function renderNothing(project: string): string {
   return `nothing running in project ${project}, start with \`tta dev\` (or \`tta monitoring\`, \`tta full\`)`
 }
 
+/** One `tta status` answer as printed: the JSON document, or the tables (or "nothing running"). */
+export function renderStatusOnce(report: StatusReport, options: {json: boolean}): string {
+  if (options.json) return JSON.stringify(report, null, 2) + '\n'
+  return (report.counts.total === 0 ? renderNothing(report.project) : renderStatus(report)) + '\n'
+}
+
 /**
  * In-place redraw for `--watch` on a terminal: the alternate screen, cursor home, each line
  * cleared to its end, the rest of the screen cleared once at the end: one write per frame, so

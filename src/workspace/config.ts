@@ -8,9 +8,9 @@ import type {ProbeOverride} from '../probes/types.js'
 import {parseDeployTargets, type DeployTarget} from './deploy-config.js'
 import {parseProbes} from './probes-config.js'
 import {readSourceDocument, type SourceDocument} from './yaml-source.js'
+import {WORKSPACE_CONFIG_FILE} from './root.js'
 import {isValidProjectName} from '../compose/project-name.js'
 
-export const WORKSPACE_CONFIG_FILE = 'tta.config.yaml'
 
 /** The optional `tta.config.yaml` at the workspace root, validated. */
 export interface WorkspaceConfig {

@@ -6,12 +6,12 @@ import type {LoadedProject} from '../compose/model.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {bundledComposeDir} from '../paths.js'
 import type {Workspace} from './workspace.js'
-import {isValidProjectName} from '../compose/project-name.js'
+import {projectNameFor} from './project-name.js'
 
 export const MODES = ['dev', 'monitoring', 'full'] as const
 export type Mode = (typeof MODES)[number]
 
-export const DEFAULT_PROJECT_NAME = 'tta'
+export {DEFAULT_PROJECT_NAME, projectNameFor} from './project-name.js'
 
 /** The bundled compose files a mode loads, in merge order. */
 export function bundledFilesFor(mode: Mode, options: {hotReload?: boolean} = {}): string[] {
@@ -31,14 +31,6 @@ export interface ProjectRequest {
   projectName?: string
   profiles?: string[]
   environment?: NodeJS.ProcessEnv
-}
-
-/** The compose project name: the flag, else tta.config.yaml, else "tta". A bad flag value is refused (exit 2). */
-export function projectNameFor(request: Pick<ProjectRequest, 'projectName' | 'workspace' | 'environment'>): string {
-  if (request.projectName !== undefined && !isValidProjectName(request.projectName)) {
-    throw new TtaError(`invalid --project-name "${request.projectName}"`, ExitCode.badInput, 'use lowercase letters, digits, "-" and "_", starting with a letter or digit (as Compose does)')
-  }
-  return request.projectName ?? request.workspace.config.projectName ?? DEFAULT_PROJECT_NAME
 }
 
 /** Loads the compose model the way every command sees it. Throws InputError(s) on bad input. */

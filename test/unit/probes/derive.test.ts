@@ -123,3 +123,29 @@ describe('probeHostFor', () => {
     expect(probeHostFor('tcp://build-box:2376', {TTA_PROBE_HOST: '192.168.1.9'})('127.0.0.1')).toBe('192.168.1.9')
   })
 })
+
+describe('reaching ports that are not published, on a local engine', () => {
+  const facts = (ports: Array<{target: number; published?: number}>) => ({
+    service: 'promtail',
+    images: ['grafana/promtail:2.9.3'],
+    ports: ports.map((p) => ({...p, protocol: 'tcp', hostIp: p.published ? '127.0.0.1' : undefined})),
+    healthcheck: {test: ['CMD-SHELL', 'wget -q --spider http://127.0.0.1:9080/ready || exit 1']},
+    environment: {},
+    command: [],
+    networks: [{name: 'p_default', ip: '172.18.0.6', id: 'a1b2c3d4e5f60718293a4b5c'}],
+  })
+  const local = (ids: string[]): DeriveContext => ({...ctx, reach: {via: 'published', hostFor: () => '127.0.0.1', direct: (id) => ids.includes(id)}})
+
+  it("probes the healthcheck's URL at the container's address when its bridge is local", () => {
+    expect(deriveProbe(facts([{target: 9080}]), undefined, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toMatchObject({type: 'http', host: '172.18.0.6', port: 9080, path: '/ready'})
+  })
+
+  it('prefers the published port, which is what the developer uses', () => {
+    expect(deriveProbe(facts([{target: 9080, published: 19080}]), undefined, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toMatchObject({type: 'http', host: '127.0.0.1', port: 19080})
+  })
+
+  it('falls back to running the healthcheck when the bridge is not ours (a remote engine, another namespace)', () => {
+    expect(deriveProbe(facts([{target: 9080}]), undefined, local([])).spec).toMatchObject({type: 'exec'})
+    expect(deriveProbe(facts([{target: 9080}]), undefined, ctx).spec).toMatchObject({type: 'exec'})
+  })
+})

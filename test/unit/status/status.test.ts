@@ -185,10 +185,10 @@ describe('rendering', () => {
 })
 
 describe('scanServiceKeys', () => {
-  it('reads the service keys of a block-style compose file, like the YAML parser', () => {
+  it('reads the service keys of a block-style compose file, like the YAML parser', async () => {
     const text = 'x-anchor: &a {}\nservices:\n  # a comment\n  web:\n    image: x\n    ports:\n      - "80:80"\n  db:   # trailing\n    image: y\nvolumes:\n  data: {}\n'
     expect(scanServiceKeys(text)).toEqual(['web', 'db'])
     const bundled = readFileSync(MONITORING_FILE, 'utf8')
-    expect(scanServiceKeys(bundled).sort()).toEqual([...declaredServices([MONITORING_FILE])].sort())
+    expect(scanServiceKeys(bundled).sort()).toEqual([...(await declaredServices([MONITORING_FILE]))].sort())
   })
 })

@@ -1,0 +1,51 @@
+// Issue 10: `--debug` (or DEBUG=tta:*) shows the engine calls for bug reports, on both engine
+// clients (the light one of status/logs, dockerode's for the rest); errors point at the flag.
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+
+import {runTta, uniqueProject} from './helpers.js'
+
+const project = uniqueProject('debug')
+const workspace = mkdtempSync(join(tmpdir(), 'tta-debug-'))
+afterAll(() => rmSync(workspace, {recursive: true, force: true}))
+
+const tta = (args: string[], env: Record<string, string> = {}) => runTta([...args, '--workspace', workspace, '--project-name', project], {env, timeoutMs: 30_000})
+
+describe('--debug', () => {
+  it('traces the engine calls of `tta status` (light client) on stderr, stdout untouched', async () => {
+    const plain = await tta(['status', '--json'])
+    const traced = await tta(['status', '--json', '--debug'])
+    expect(traced.code).toBe(0)
+    expect(traced.stderr).toMatch(/tta:engine GET \/containers\/json\?all=1&filters=\S+ -> 200 \(\d+\.\d ms\)/)
+    expect(JSON.parse(traced.stdout)).toMatchObject({project, counts: {total: 0}})
+    expect(plain.stderr).toBe('')
+  })
+
+  it('traces dockerode calls (`tta stop`) and takes DEBUG=tta:* as well', async () => {
+    const result = await tta(['stop'], {DEBUG: 'tta:*'})
+    expect(result.code).toBe(0)
+    expect(result.stderr).toMatch(/tta:engine GET \/version -> 200/)
+    expect(result.stderr).toMatch(/tta:engine GET \/containers\/json \(all,filters\) -> 200/)
+  })
+
+  it('is shown in --help as a global flag', async () => {
+    const result = await tta(['status', '--help'])
+    expect(result.stdout).toMatch(/--debug\s+show the engine calls/)
+  })
+
+  it('is what an engine failure points at, and then shows the failing call', async () => {
+    const env = {DOCKER_HOST: `unix://${join(workspace, 'no-engine.sock')}`}
+    const started = Date.now()
+    const result = await tta(['status'], env)
+    expect(result.code).toBe(3)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(result.stderr).toContain('--debug')
+    expect(result.stderr).not.toMatch(/^\s+at /m)
+    const traced = await tta(['status', '--debug'], env)
+    expect(traced.code).toBe(3)
+    expect(traced.stderr).toMatch(/tta:engine GET \/containers\/json\S* -> error: .*ENOENT/)
+    expect(traced.stderr).not.toContain('run it again with --debug')
+  })
+})
