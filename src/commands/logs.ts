@@ -1,3 +1,4 @@
+import {setMaxListeners} from 'node:events'
 import {Args, Flags} from '@oclif/core'
 import chalk from 'chalk'
 
@@ -13,6 +14,7 @@ import {LogPrinter, renderSummary} from '../ui/logs-view.js'
 import {writeJson} from '../ui/output.js'
 import {projectNameFor} from '../workspace/project.js'
 import type {Workspace} from '../workspace/workspace.js'
+import {refuseInvalidServiceNames} from '../compose/project-name.js'
 
 export default class Logs extends TtaCommand {
   static override summary = "Read the services' logs: merged in time order, one colour per service."
@@ -50,6 +52,7 @@ export default class Logs extends TtaCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(Logs)
     const services = argv as string[]
+    refuseInvalidServiceNames(services)
     if (flags.summary && flags.follow) throw new TtaError('--summary counts what is there: it cannot be combined with -f', ExitCode.badInput)
     let pattern: RegExp | undefined
     if (flags.grep !== undefined) {
@@ -63,6 +66,9 @@ export default class Logs extends TtaCommand {
       tail: flags.tail,
       since: flags.since === undefined ? undefined : parseTimeArg(flags.since, 'since'),
       until: flags.until === undefined ? undefined : parseTimeArg(flags.until, 'until'),
+    }
+    if (query.since !== undefined && query.until !== undefined && Number(query.since) >= Number(query.until)) {
+      throw new TtaError(`--since ${flags.since} is not before --until ${flags.until}: no line could match`, ExitCode.badInput, 'durations count back from now: --since 2h --until 10m is the window from two hours to ten minutes ago')
     }
     const keep = pattern ? (text: string) => (pattern as RegExp).test(text) : () => true
     const workspace = this.openWorkspace(flags)
@@ -107,6 +113,8 @@ export default class Logs extends TtaCommand {
     }
     const printer = new LogPrinter({timestamps: flags.timestamps, json: flags.json, live: true})
     const controller = new AbortController()
+    // Every followed container's request listens on it (20 services: 21 listeners), none leaks.
+    setMaxListeners(0, controller.signal)
     let code = 0
     const onInt = (): void => {
       code = ExitCode.interrupted

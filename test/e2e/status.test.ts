@@ -79,7 +79,11 @@ describe('tta status on the fixture stack', () => {
     expect(byName.postgres?.probe).toMatchObject({type: 'postgres', target: `127.0.0.1:${env.TTA_POSTGRES_PORT}`})
     expect(byName.neo4j?.probe).toMatchObject({type: 'neo4j', detail: 'neo4j 5.15.0, bolt 5.4'})
     expect(byName['admin-api']?.probe).toMatchObject({type: 'http', source: 'healthcheck', target: `http://127.0.0.1:${env.TTA_ADMIN_API_PORT}/health`})
-    expect(byName.promtail?.probe).toMatchObject({type: 'exec', source: 'healthcheck'})
+    // Its healthcheck's URL on a port it does not publish: fetched at its address on the project's
+    // bridge, which is local to this engine (else the healthcheck would run in the container).
+    expect(byName.promtail?.probe).toMatchObject({type: 'http', source: 'healthcheck', ok: true})
+    expect(byName.promtail?.probe?.target).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:9080\/ready$/)
+    expect(byName.promtail?.probe?.target).not.toContain('127.0.0.1')
     expect(byName['redis-exporter']?.probe).toMatchObject({type: 'tcp', source: 'port'})
     expect(byName.redis?.urls).toEqual([`redis://localhost:${env.TTA_REDIS_PORT}`])
   })
@@ -161,13 +165,14 @@ describe('tta status on the fixture stack', () => {
   })
 
   it('takes probes from tta.config.yaml `probes:`', async () => {
-    writeFileSync(join(workspace, 'tta.config.yaml'), `${config}\nprobes:\n  frontend: {type: http, path: /does-not-exist, timeout: 2s}\n  redis-exporter: {type: http, path: /metrics, expect: 200}\n  grafana: {type: none}\n`)
+    writeFileSync(join(workspace, 'tta.config.yaml'), `${config}\nprobes:\n  frontend: {type: http, path: /does-not-exist, timeout: 2s}\n  redis-exporter: {type: http, path: /metrics, expect: 200}\n  grafana: {type: none}\n  promtail: {type: exec, command: [wget, -q, --spider, 'http://127.0.0.1:9080/ready']}\n`)
     try {
-      const report = await statusJson(['frontend', 'redis-exporter', 'grafana'])
+      const report = await statusJson(['frontend', 'redis-exporter', 'grafana', 'promtail'])
       const byName = Object.fromEntries(report.services.map((s) => [s.service, s]))
       expect(byName.frontend).toMatchObject({status: 'down', probe: {type: 'http', source: 'config', ok: false, error: 'HTTP 404, expected 2xx or 3xx'}})
       expect(byName['redis-exporter']).toMatchObject({status: 'healthy', probe: {type: 'http', source: 'config', detail: 'HTTP 200'}})
       expect(byName.grafana).toMatchObject({status: 'healthy', probe: null, reason: 'probe disabled in tta.config.yaml'})
+      expect(byName.promtail).toMatchObject({status: 'healthy', probe: {type: 'exec', source: 'config', ok: true, detail: 'exit 0'}})
     } finally {
       writeFileSync(join(workspace, 'tta.config.yaml'), config)
     }
