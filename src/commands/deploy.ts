@@ -12,7 +12,7 @@ import {plainDeployProgress, ttyDeployProgress, type DeployProgress} from '../ui
 import {seconds, table} from '../ui/format.js'
 import {writeJson} from '../ui/output.js'
 
-const RUN_STEPS: readonly DeployStep[] = ['build', 'push', 'backup', 'rollout', 'verify', 'rollback', 'record']
+const RUN_STEPS: readonly DeployStep[] = ['build', 'push', 'backup', 'rollout', 'verify', 'cleanup', 'rollback', 'record']
 
 export default class Deploy extends TtaCommand {
   static override summary = 'Build, push and roll out a version to a deploy target; verify health, roll back on failure.'
@@ -97,12 +97,24 @@ export default class Deploy extends TtaCommand {
       }
     }
 
+    // Ctrl-C: stop changing the target, let it finish what it was told, record the deployment as
+    // interrupted, exit 130. Two more quit at once (the record may then be missing).
     const controller = new AbortController()
-    const onSignal = (): void => controller.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    let signals = 0
     const t0 = Date.now()
     const rows = await progress(RUN_STEPS)
+    const onSignal = (): void => {
+      signals++
+      if (signals === 1) {
+        controller.abort()
+        rows.emit({type: 'note', message: 'interrupted: stopping; the deployment is being recorded (Ctrl-C twice more to quit at once)'})
+      } else if (signals >= 3) {
+        process.stderr.write('\ninterrupted again: quitting; this deployment may be missing from the history\n')
+        process.exit(ExitCode.interrupted)
+      }
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     try {
       const result = await runDeploy(prepared, (event: DeployEvent) => rows.emit(event), controller.signal)
       await rows.finish()
@@ -143,11 +155,11 @@ function historyTable(records: DeployRecord[]): string {
     r.finishedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     r.action,
     r.version,
-    r.result === 'succeeded' ? chalk.green(r.result) : r.result === 'rolled-back' ? chalk.yellow(r.result) : chalk.red(r.result),
+    r.result === 'succeeded' ? chalk.green(r.result) : r.result === 'rolled-back' || r.result === 'interrupted' ? chalk.yellow(r.result) : chalk.red(r.result),
     r.activeVersion ?? '?',
     r.by,
     r.commit ? `${r.commit.slice(0, 8)}${r.dirty ? '+dirty' : ''}` : '',
-    r.error ? r.error.split('\n')[0]?.slice(0, 80) ?? '' : r.changed.join(','),
+    r.error ? r.error.split('\n')[0]?.slice(0, 80) ?? '' : [...r.changed, ...(r.removed ?? []).map((s) => `-${s}`)].join(','),
   ])
   return table(['FINISHED', 'ACTION', 'VERSION', 'RESULT', 'RUNNING', 'BY', 'COMMIT', 'CHANGED / ERROR'], rows)
 }

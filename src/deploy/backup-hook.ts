@@ -8,6 +8,8 @@ import {bytes} from '../ui/format.js'
 import type {DeployTarget} from '../workspace/deploy-config.js'
 import type {Workspace} from '../workspace/workspace.js'
 import type {DeployEmit} from './events.js'
+import {discoverSwarmTargets} from './swarm-backup.js'
+import {observeStack} from './swarm.js'
 
 export interface BackupBeforeDeploy {
   workspace: Workspace
@@ -28,7 +30,13 @@ export interface BackupBeforeDeploy {
  */
 export async function backupBeforeDeploy(request: BackupBeforeDeploy): Promise<string> {
   const project = request.loaded.project.name
-  if ((await observeContainers(request.conn.docker, project)).length === 0) return 'nothing deployed yet: nothing to back up'
+  const {docker} = request.conn
+  const swarm = request.target.type === 'swarm'
+  const deployed = swarm ? (await observeStack(docker, project)).size : (await observeContainers(docker, project)).length
+  if (deployed === 0) return 'nothing deployed yet: nothing to back up'
+  // A swarm's datastores are its tasks' containers (on this node); see swarm-backup.ts.
+  const discover = swarm ? () => discoverSwarmTargets(docker, project) : undefined
+  if (discover && (await discover()).size === 0) return 'no datastore task runs: nothing to back up'
   const store = new BackupStore(backupSettings(request.workspace, {}).dir)
   const result = await backup({
     conn: request.conn,
@@ -38,6 +46,7 @@ export async function backupBeforeDeploy(request: BackupBeforeDeploy): Promise<s
     ttaVersion: request.ttaVersion,
     readyTimeoutMs: request.readyTimeoutMs,
     signal: request.signal,
+    discover,
     emit: (event) => {
       if (event.type === 'service') request.emit({type: 'service', service: event.service, phase: `backup ${event.phase}`, detail: event.detail ?? event.strategy})
       else if (event.type === 'note') request.emit({type: 'note', message: `${event.service ? `${event.service}: ` : ''}${event.message}`})

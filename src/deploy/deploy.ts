@@ -4,6 +4,7 @@ import {join} from 'node:path'
 
 import type {LoadedProject, Service} from '../compose/model.js'
 import {connectEngine, type EngineConnection} from '../docker/client.js'
+import {IDENTITY_ENV} from '../docker/ssh.js'
 import {applyImageMap, buildImage} from '../engine/images.js'
 import {observe} from '../engine/observe.js'
 import {planUp} from '../engine/plan.js'
@@ -22,6 +23,7 @@ import {activeVersion, mergeHistory, readHistory, rollbackChoice, saveRecord, ty
 import {changedServices, type DeployPlan, type ServiceStep} from './plan.js'
 import {deployImageRef, pushImage, registryAnswers, registryAuth, registryHost, type RegistryAuth} from './registry.js'
 import {applySwarm, assertSwarmManager, observeStack, readSwarmRecords, rollbackSwarm, stackServices, verifySwarm, writeSwarmRecord, type ApplyOptions, type SwarmFailure} from './swarm.js'
+import {cleanupSwarm, planSwarmCleanup, stackServiceOf} from './swarm-cleanup.js'
 import {DeployLabel, swarmFiles, swarmServiceSpec, type SwarmContext, type SwarmServiceSpec} from './swarm-spec.js'
 import {deployer, readGitState, resolveVersion, type GitState} from './version.js'
 
@@ -101,7 +103,7 @@ export function findTarget(workspace: Workspace, env: string): DeployTarget {
 }
 
 async function connectTarget(target: DeployTarget, environment: NodeJS.ProcessEnv): Promise<EngineConnection> {
-  const env = target.host ? {...environment, DOCKER_HOST: target.host, DOCKER_CONTEXT: undefined} : environment
+  const env = target.host ? {...environment, DOCKER_HOST: target.host, DOCKER_CONTEXT: undefined, ...(target.identityFile ? {[IDENTITY_ENV]: target.identityFile} : {})} : environment
   try {
     return await connectEngine(env)
   } catch (error) {
@@ -151,10 +153,6 @@ export async function prepareDeploy(request: DeployRequest, emit: DeployEmit): P
       if (!request.rollback && git.dirty.length > 0 && !request.allowDirty) {
         const shown = git.dirty.slice(0, 5).join(', ') + (git.dirty.length > 5 ? ` and ${git.dirty.length - 5} more` : '')
         throw new TtaError(`the working tree has uncommitted changes: ${shown}`, ExitCode.failed, 'commit or stash them, so the deployed version is what git says; or pass --allow-dirty')
-      }
-      if (target.backupFirst && target.type === 'swarm') {
-        // The backup strategies work on a compose project's containers, on one engine; a swarm's tasks are neither.
-        throw new InputError('not supported for swarm targets yet: back up by hand (or from a compose target), then deploy', target.position, `deploy.${target.name}.backupFirst`, 'set backupFirst: false for this target')
       }
       const projectName = request.projectName ?? target.projectName ?? projectNameFor({workspace})
       const conn = await connectTarget(target, environment)
@@ -325,7 +323,20 @@ async function planSwarm(prepared: PreparedDeploy): Promise<void> {
     }
     plan.services.push(step)
   }
-  plan.orphans = [...current.keys()].filter((s) => !loaded.project.services[s]).sort()
+  // Services tta created that the files no longer have go after a successful rollout; others stay.
+  const cleanup = planSwarmCleanup({stack: loaded.project.name, wanted: Object.keys(loaded.project.services), services: [...current].map(([name, info]) => stackServiceOf(name, info)), secrets: [], configs: []})
+  for (const {service} of cleanup.services) {
+    const info = current.get(service)
+    const mode = info?.Spec.Mode
+    plan.services.push({
+      service,
+      change: 'remove',
+      reason: 'no longer in the compose files; removed after a successful rollout',
+      image: (info?.Spec.Labels?.[DeployLabel.stackImage] ?? '').split('@')[0] ?? '',
+      replicas: mode?.Global ? 'global' : (mode?.Replicated?.Replicas ?? 1),
+    })
+  }
+  plan.orphans = cleanup.kept
   plan.notes.push(...notes)
 }
 
@@ -358,63 +369,78 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
   }
   const images: Record<string, string> = Object.fromEntries(Object.values(loaded.project.services).map((s) => [s.name, s.image ?? '']))
 
-  if (prepared.builds.length === 0) emit({type: 'step', step: 'build', status: 'skipped', detail: plan.action === 'rollback' ? `the images of ${plan.version} are already built` : 'no service has a build section'})
-  else {
-    await step(
-      'build',
-      async () => {
-        for (const service of prepared.builds) {
-          const t0 = Date.now()
-          emit({type: 'image', service: service.name, image: service.image as string, phase: 'build', status: 'start'})
-          try {
-            await buildImage((prepared.buildConn ?? prepared.conn).docker, {project: plan.project, service, signal, onOutput: (line) => emit({type: 'build-output', service: service.name, line})})
-          } catch (error) {
-            throw new TtaError(`${service.name}: could not build ${service.image}: ${(error as Error).message}`, ExitCode.failed, 'fix the build above; nothing was deployed')
+  // Until the rollout starts nothing has changed on the target: an interrupt (or failure) there is not recorded.
+  try {
+    if (prepared.builds.length === 0) emit({type: 'step', step: 'build', status: 'skipped', detail: plan.action === 'rollback' ? `the images of ${plan.version} are already built` : 'no service has a build section'})
+    else {
+      await step(
+        'build',
+        async () => {
+          for (const service of prepared.builds) {
+            const t0 = Date.now()
+            emit({type: 'image', service: service.name, image: service.image as string, phase: 'build', status: 'start'})
+            try {
+              await buildImage((prepared.buildConn ?? prepared.conn).docker, {project: plan.project, service, signal, onOutput: (line) => emit({type: 'build-output', service: service.name, line})})
+            } catch (error) {
+              throw new TtaError(`${service.name}: could not build ${service.image}: ${(error as Error).message}`, ExitCode.failed, 'fix the build above; nothing was deployed')
+            }
+            emit({type: 'image', service: service.name, image: service.image as string, phase: 'build', status: 'done', elapsedMs: Date.now() - t0})
           }
-          emit({type: 'image', service: service.name, image: service.image as string, phase: 'build', status: 'done', elapsedMs: Date.now() - t0})
-        }
-      },
-      () => `${prepared.builds.length} image${prepared.builds.length === 1 ? '' : 's'} tagged ${plan.version}`,
-    )
-  }
+        },
+        () => `${prepared.builds.length} image${prepared.builds.length === 1 ? '' : 's'} tagged ${plan.version}`,
+      )
+    }
 
-  if (prepared.builds.length === 0 || !target.registry) {
-    emit({type: 'step', step: 'push', status: 'skipped', detail: prepared.builds.length === 0 ? 'nothing built' : 'no registry: the target runs the images built on its own engine'})
-  } else {
-    await step(
-      'push',
-      async () => {
-        for (const service of prepared.builds) {
-          const ref = service.image as string
-          const t0 = Date.now()
-          emit({type: 'image', service: service.name, image: ref, phase: 'push', status: 'start'})
-          let digest: string | undefined
-          try {
-            digest = await pushImage((prepared.buildConn ?? prepared.conn).docker, ref, prepared.auth as RegistryAuth, (p) => emit({type: 'push-progress', image: ref, current: p.current, total: p.total}), signal)
-          } catch (error) {
-            throw new TtaError(`${service.name}: could not push ${ref}: ${(error as Error).message}`, ExitCode.failed, `check that the engine may push to ${target.registry} (docker login; an HTTP registry must be in the engine's insecure-registries)`)
+    if (prepared.builds.length === 0 || !target.registry) {
+      emit({type: 'step', step: 'push', status: 'skipped', detail: prepared.builds.length === 0 ? 'nothing built' : 'no registry: the target runs the images built on its own engine'})
+    } else {
+      await step(
+        'push',
+        async () => {
+          for (const service of prepared.builds) {
+            const ref = service.image as string
+            const t0 = Date.now()
+            emit({type: 'image', service: service.name, image: ref, phase: 'push', status: 'start'})
+            let digest: string | undefined
+            try {
+              digest = await pushImage((prepared.buildConn ?? prepared.conn).docker, ref, prepared.auth as RegistryAuth, (p) => emit({type: 'push-progress', image: ref, current: p.current, total: p.total}), signal)
+            } catch (error) {
+              throw new TtaError(`${service.name}: could not push ${ref}: ${(error as Error).message}`, ExitCode.failed, `check that the engine may push to ${target.registry} (docker login; an HTTP registry must be in the engine's insecure-registries)`)
+            }
+            // Swarm nodes pull by digest, so every node runs exactly what was pushed.
+            if (digest && target.type === 'swarm') images[service.name] = `${ref}@${digest}`
+            emit({type: 'image', service: service.name, image: ref, phase: 'push', status: 'done', elapsedMs: Date.now() - t0, detail: digest})
           }
-          // Swarm nodes pull by digest, so every node runs exactly what was pushed.
-          if (digest && target.type === 'swarm') images[service.name] = `${ref}@${digest}`
-          emit({type: 'image', service: service.name, image: ref, phase: 'push', status: 'done', elapsedMs: Date.now() - t0, detail: digest})
-        }
-      },
-      () => `${prepared.builds.length} image${prepared.builds.length === 1 ? '' : 's'} to ${target.registry}`,
-    )
-  }
-  record.images = {...images}
+        },
+        () => `${prepared.builds.length} image${prepared.builds.length === 1 ? '' : 's'} to ${target.registry}`,
+      )
+    }
+    record.images = {...images}
 
-  if (!target.backupFirst) emit({type: 'step', step: 'backup', status: 'skipped', detail: 'backupFirst is not set for this target'})
-  else {
-    await step(
-      'backup',
-      () => backupBeforeDeploy({workspace: prepared.request.workspace, conn: prepared.conn, loaded, target, version: plan.version, ttaVersion: prepared.request.ttaVersion ?? 'unknown', readyTimeoutMs: prepared.timeoutMs, signal, emit}),
-      (summary) => summary,
-    )
+    if (!target.backupFirst) emit({type: 'step', step: 'backup', status: 'skipped', detail: 'backupFirst is not set for this target'})
+    else {
+      await step(
+        'backup',
+        () => backupBeforeDeploy({workspace: prepared.request.workspace, conn: prepared.conn, loaded, target, version: plan.version, ttaVersion: prepared.request.ttaVersion ?? 'unknown', readyTimeoutMs: prepared.timeoutMs, signal, emit}),
+        (summary) => summary,
+      )
+    }
+  } catch (error) {
+    if (signal?.aborted) throw new TtaError(`interrupted before the rollout: nothing changed on ${target.name}, nothing recorded`, ExitCode.interrupted)
+    throw error
   }
 
   const deadline = Date.now() + prepared.timeoutMs
   const failed = (failures: Array<{service: string; reason: string; logs: string[]}>) => new DeployFailedError(`${failures.map((f) => f.service).join(', ')} did not get healthy`, failures, undefined, record)
+  const interrupted = async (doing: string): Promise<never> => {
+    record.result = 'interrupted'
+    record.activeVersion = undefined
+    record.error = `interrupted ${doing}: ${interruptedState(prepared, record)}`
+    record.finishedAt = new Date().toISOString()
+    await writeRecord(prepared, record, emit)
+    const back = plan.currentVersion ? `--rollback to return to ${plan.currentVersion}` : '--rollback'
+    throw new TtaError(`${record.error}; recorded as interrupted`, ExitCode.interrupted, `run \`tta deploy ${target.name}\` again to finish deploying ${plan.version}, or ${back}`)
+  }
   let rollout: {failures: Array<{service: string; reason: string; logs: string[]}>; undo: () => Promise<string[]>; canUndo: boolean}
   try {
     const t0 = Date.now()
@@ -422,10 +448,13 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
     try {
       rollout = target.type === 'swarm' ? await rolloutSwarm(prepared, images, record, deadline, emit, signal) : await rolloutCompose(prepared, record, deadline, emit, signal)
     } catch (error) {
-      emit({type: 'step', step: 'rollout', status: 'failed', detail: (error as Error).message.split('\n')[0], elapsedMs: Date.now() - t0})
+      emit({type: 'step', step: 'rollout', status: 'failed', detail: signal?.aborted ? 'interrupted' : (error as Error).message.split('\n')[0], elapsedMs: Date.now() - t0})
       throw error
     }
-    if (signal?.aborted) throw new AbortedError()
+    if (signal?.aborted) {
+      emit({type: 'step', step: 'rollout', status: 'failed', detail: 'interrupted', elapsedMs: Date.now() - t0})
+      throw new AbortedError()
+    }
     if (rollout.failures.length > 0) emit({type: 'step', step: 'rollout', status: 'failed', detail: rollout.failures.map((f) => `${f.service}: ${f.reason}`).join('; '), elapsedMs: Date.now() - t0})
     else emit({type: 'step', step: 'rollout', status: 'done', detail: `${record.changed.length} of ${plan.services.length} services changed`, elapsedMs: Date.now() - t0})
     if (rollout.failures.length === 0) {
@@ -443,12 +472,7 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
       emit({type: 'step', step: 'verify', status: 'skipped', detail: 'the rollout failed'})
     }
   } catch (error) {
-    if (error instanceof AbortedError || signal?.aborted) {
-      record.error = 'interrupted'
-      record.finishedAt = new Date().toISOString()
-      await writeRecord(prepared, record, emit)
-      throw new TtaError('interrupted: the rollout was stopped part-way; run the deploy again, or --rollback', ExitCode.interrupted)
-    }
+    if (error instanceof AbortedError || signal?.aborted) return interrupted('during the rollout')
     record.error = (error as Error).message
     record.finishedAt = new Date().toISOString()
     await writeRecord(prepared, record, emit)
@@ -465,6 +489,7 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
     } else {
       problems = await step('rollback', () => rollout.undo(), (p) => (p.length > 0 ? `incomplete: ${p.join('; ')}` : `${plan.currentVersion ?? 'the previous version'} runs again`)).catch((error: Error) => [error.message])
     }
+    if (signal?.aborted) return interrupted('while rolling back a failed rollout')
     record.result = problems.length === 0 ? 'rolled-back' : 'failed'
     record.activeVersion = problems.length === 0 ? plan.currentVersion : undefined
     record.finishedAt = new Date().toISOString()
@@ -472,11 +497,41 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
     throw new DeployFailedError(`${plan.action === 'rollback' ? 'rollback to' : 'deploy of'} ${plan.version} to ${target.name} failed: ${failures.map((f) => f.service).join(', ')} did not get healthy`, failures, problems.length === 0 ? (plan.currentVersion ?? 'the previous state') : undefined, record, problems)
   }
 
+  // Deployed and healthy: what the files no longer have goes now (a failed rollout still needed it).
+  if (target.type === 'swarm') {
+    const removed = await step(
+      'cleanup',
+      async () => {
+        const cleaned = await cleanupSwarm(prepared.conn.docker, plan.project, Object.keys(loaded.project.services), emit)
+        for (const problem of cleaned.problems) emit({type: 'note', message: `cleanup: ${problem}`})
+        return cleaned
+      },
+      (c) => (c.services.length + c.secrets.length + c.configs.length === 0 ? 'nothing unused' : `removed ${[c.services.length > 0 ? `services ${c.services.join(', ')}` : '', c.secrets.length > 0 ? `${c.secrets.length} secret${c.secrets.length === 1 ? '' : 's'}` : '', c.configs.length > 0 ? `${c.configs.length} config${c.configs.length === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ')}`),
+    ).catch((error: Error) => {
+      emit({type: 'note', message: `cleanup did not finish (${error.message.split('\n')[0]}); the next deployment tries again`})
+      return undefined
+    })
+    if (removed && removed.services.length > 0) record.removed = removed.services
+  } else {
+    emit({type: 'step', step: 'cleanup', status: 'skipped', detail: plan.orphans.length > 0 ? `compose targets keep ${plan.orphans.join(', ')}` : 'nothing to clean up'})
+  }
+
   record.result = 'succeeded'
   record.activeVersion = plan.version
   record.finishedAt = new Date().toISOString()
   await writeRecord(prepared, record, emit)
   return {record, plan}
+}
+
+/** What an interrupted rollout left, in a sentence for the record and the error. */
+function interruptedState(prepared: PreparedDeploy, record: DeployRecord): string {
+  const changed = record.changed
+  if (prepared.target.type === 'swarm') {
+    const untouched = prepared.plan.services.filter((s) => s.change !== 'unchanged' && s.change !== 'remove' && !changed.includes(s.service)).map((s) => s.service)
+    const sent = changed.length > 0 ? `${changed.join(', ')} ${changed.length === 1 ? 'was' : 'were'} told to update and swarm finishes (or rolls back) ${changed.length === 1 ? 'it' : 'them'} by update_config` : 'no service had been updated yet'
+    return `${sent}${untouched.length > 0 ? `; ${untouched.join(', ')} still run${untouched.length === 1 ? 's' : ''} the previous version` : ''}`
+  }
+  return 'the target may run a mix of the previous and the new version'
 }
 
 async function writeRecord(prepared: PreparedDeploy, record: DeployRecord, emit: DeployEmit): Promise<void> {

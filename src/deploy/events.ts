@@ -2,7 +2,7 @@ import type {EngineEvent} from '../engine/events.js'
 import type {DeployPlan} from './plan.js'
 
 /** The steps of a deployment, in order; the command shows one row per step. */
-export const DEPLOY_STEPS = ['preflight', 'build', 'push', 'backup', 'rollout', 'verify', 'rollback', 'record'] as const
+export const DEPLOY_STEPS = ['preflight', 'build', 'push', 'backup', 'rollout', 'verify', 'cleanup', 'rollback', 'record'] as const
 export type DeployStep = (typeof DEPLOY_STEPS)[number]
 
 /** What a deployment reports while it works; services never print, the command renders these. */

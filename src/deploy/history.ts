@@ -19,8 +19,12 @@ export interface DeployRecord {
   previousVersion?: string
   /** The version running when this one ended; absent when the target was left in an unknown state. */
   activeVersion?: string
-  /** succeeded; rolled-back: failed, and the previous version is running again; failed: not even that. */
-  result: 'succeeded' | 'rolled-back' | 'failed'
+  /**
+   * succeeded; rolled-back: failed, and the previous version is running again; failed: not even
+   * that; interrupted: stopped part-way by Ctrl-C (SIGINT/SIGTERM) during the rollout, the target
+   * finishing what it had been told (see docs/deploy.md).
+   */
+  result: 'succeeded' | 'rolled-back' | 'failed' | 'interrupted'
   startedAt: string
   finishedAt: string
   by: string
@@ -30,6 +34,8 @@ export interface DeployRecord {
   images: Record<string, string>
   /** Services this deployment created, recreated or updated. */
   changed: string[]
+  /** Swarm: services removed because the compose files no longer have them. */
+  removed?: string[]
   error?: string
 }
 
@@ -114,6 +120,12 @@ export function rollbackChoice(records: DeployRecord[], env: string, wanted?: st
     return {version: wanted, images: from.images, from}
   }
   if (mine.length === 0) return {problem: `no deployment of ${env} is recorded`}
+  // An interrupted deployment left a mix: "back" is the version that ran before it started.
+  const last = mine[mine.length - 1] as DeployRecord
+  if (last.result === 'interrupted' && last.previousVersion !== undefined) {
+    const from = succeeded(last.previousVersion)
+    if (from) return {version: last.previousVersion, images: from.images, from}
+  }
   // The sequence of versions the target ran, without repeats in a row.
   const ran: string[] = []
   for (const record of mine) {

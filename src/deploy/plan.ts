@@ -1,6 +1,7 @@
 import type {DeployType} from '../workspace/deploy-config.js'
 
-export type ServiceChange = 'create' | 'update' | 'recreate' | 'unchanged'
+/** remove: a swarm service tta created that the compose files no longer have, removed after a successful rollout. */
+export type ServiceChange = 'create' | 'update' | 'recreate' | 'unchanged' | 'remove'
 
 export interface ServiceStep {
   service: string
@@ -25,7 +26,7 @@ export interface DeployPlan {
   /** Images to build and push (rollbacks build nothing). */
   builds: Array<{service: string; image: string; push: boolean}>
   services: ServiceStep[]
-  /** Services the target runs that this deployment no longer has; kept, never removed silently. */
+  /** Services the target runs that this deployment no longer has and keeps (compose targets; swarm services tta did not create). */
   orphans: string[]
   backup: boolean
   notes: string[]
@@ -54,7 +55,7 @@ export function formatDeployPlan(plan: DeployPlan): string {
   for (const row of rows) lines.push(`  ${row.map((cell, i) => (i < 4 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}`.trimEnd())
   const changed = changedServices(plan).length
   lines.push(`${changed} of ${plan.services.length} services change${plan.backup ? '; datastores are backed up first' : ''}`)
-  if (plan.orphans.length > 0) lines.push(`kept, no longer in the compose files: ${plan.orphans.join(', ')}`)
+  if (plan.orphans.length > 0) lines.push(`kept, no longer in the compose files${plan.type === 'swarm' ? ' (not created by tta)' : ''}: ${plan.orphans.join(', ')}`)
   for (const note of plan.notes) lines.push(`note: ${note}`)
   return lines.join('\n')
 }

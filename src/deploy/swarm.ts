@@ -122,6 +122,8 @@ export async function applySwarm(options: ApplyOptions): Promise<ApplyResult> {
   for (const level of levels) {
     const waits: Array<Promise<void>> = []
     for (const name of level) {
+      // Interrupted: nothing more is changed; what was sent goes on under swarm's update_config.
+      if (options.signal?.aborted) break
       const desired = bySpec.get(name) as SwarmServiceSpec
       const spec: Dockerode.ServiceSpec = {...desired.spec, Labels: {...desired.spec.Labels, ...options.deployLabels}}
       const existing = current.get(name)
@@ -146,12 +148,16 @@ export async function applySwarm(options: ApplyOptions): Promise<ApplyResult> {
       }
     }
     await Promise.all(waits)
-    if (result.failures.length > 0) break
+    if (result.failures.length > 0 || options.signal?.aborted) break
   }
   return result
 
   async function track(name: string, wait: Promise<SwarmFailure | undefined>): Promise<void> {
     const failure = await wait.catch((error: Error): SwarmFailure => ({service: name, reason: error.message, logs: []}))
+    if (failure && options.signal?.aborted) {
+      emit({type: 'service', service: name, phase: 'interrupted', detail: 'swarm goes on with this update (or rolls it back) by itself'})
+      return
+    }
     if (!failure) {
       emit({type: 'service', service: name, phase: 'healthy'})
       return
@@ -286,6 +292,10 @@ export async function rollbackSwarm(options: ApplyOptions, result: ApplyResult):
         const key = specKey(((await docker.getService(info.ID).inspect()) as SwarmServiceInfo).Spec)
         const deadline = Date.now() + 180_000
         for (;;) {
+          if (options.signal?.aborted) {
+            problems.push(`${name}: interrupted while waiting for the previous version (swarm goes on rolling it back)`)
+            return
+          }
           const tasks = await taskState(docker, info.ID, key)
           const want = replicas === 'global' ? Math.max(1, tasks.desired.length) : replicas
           if (tasks.running >= want) return

@@ -2,6 +2,8 @@ import type Dockerode from 'dockerode'
 
 import {ExitCode, TtaError} from '../errors.js'
 import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
+import {SshError, sshTransport} from './ssh.js'
+import {traceModem} from './trace.js'
 
 export interface EngineConnection {
   docker: Dockerode
@@ -13,7 +15,7 @@ export interface EngineConnection {
 }
 
 /** dockerode constructor options for an endpoint. */
-export function dockerOptions(endpoint: EngineEndpoint): Dockerode.DockerOptions {
+export function dockerOptions(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv = process.env): Dockerode.DockerOptions {
   const url = new URL(endpoint.host)
   const tls = endpoint.tls
   switch (url.protocol) {
@@ -35,13 +37,10 @@ export function dockerOptions(endpoint: EngineEndpoint): Dockerode.DockerOptions
       }
     }
     case 'ssh:':
-      return {
-        host: url.hostname,
-        port: url.port || 22,
-        username: url.username || undefined,
-        protocol: 'ssh',
-        sshOptions: {agent: process.env.SSH_AUTH_SOCK},
-      }
+      // tta's own ssh transport (src/docker/ssh.ts): agent and key files, known_hosts checks, one
+      // connection for many requests. The modem sees plain HTTP over the agent's channels.
+      // docker-modem passes `agent` to http.request; @types/dockerode does not list it.
+      return {host: url.hostname, port: url.port || 22, protocol: 'http', agent: sshTransport(endpoint.host, env).agent()} as Dockerode.DockerOptions
     default:
       throw new TtaError(
         `unsupported DOCKER_HOST scheme "${url.protocol}" in ${endpoint.host}`,
@@ -52,6 +51,8 @@ export function dockerOptions(endpoint: EngineEndpoint): Dockerode.DockerOptions
 }
 
 const CONNECT_TIMEOUT_MS = 2000
+/** An SSH handshake to a remote host, plus starting `docker system dial-stdio` there, needs more. */
+const SSH_CONNECT_TIMEOUT_MS = 10_000
 
 /**
  * The one place that creates the dockerode client. Fails within ~2 s with exit code 3 and a fix
@@ -61,13 +62,15 @@ const CONNECT_TIMEOUT_MS = 2000
 export async function connectEngine(env: NodeJS.ProcessEnv = process.env): Promise<EngineConnection> {
   const endpoint = resolveEndpoint(env)
   const {default: Docker} = await import('dockerode')
-  const docker = new Docker({...dockerOptions(endpoint), timeout: undefined})
+  const docker = new Docker({...dockerOptions(endpoint, env), timeout: undefined})
+  const timeoutMs = endpoint.host.startsWith('ssh:') ? SSH_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS
+  traceModem(docker.modem as unknown as Parameters<typeof traceModem>[0])
   let timer: NodeJS.Timeout | undefined
   try {
     const version = await Promise.race([
       docker.version(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS)
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)
       }),
     ])
     return {docker, endpoint, version: version.Version, apiVersion: version.ApiVersion}
@@ -80,6 +83,8 @@ export async function connectEngine(env: NodeJS.ProcessEnv = process.env): Promi
 
 /** The exit-3 error for an engine that does not answer, with how to fix it. */
 export function unreachable(endpoint: EngineEndpoint, error: Error & {code?: string}): TtaError {
+  // The ssh transport's own errors say what failed (refused key, changed host key, ...) and what to do.
+  if (error instanceof SshError) return new TtaError(`cannot reach the Docker engine at ${endpoint.host}: ${error.message}`, ExitCode.engineUnreachable, error.hint)
   const via = endpoint.context ? `${endpoint.host} (docker context "${endpoint.context}")` : `${endpoint.host} (${endpoint.source})`
   const reason = error.code === 'ENOENT' ? 'no socket there' : error.code === 'EACCES' ? 'permission denied' : error.code === 'ECONNREFUSED' ? 'connection refused' : error.message
   const hint =

@@ -3,6 +3,8 @@ import {isAbsolute, join, relative} from 'node:path'
 import type Dockerode from 'dockerode'
 
 import type {Project, Service} from '../compose/model.js'
+import {resolveEndpoint} from '../docker/endpoint.js'
+import {dockerCliSshEnv} from '../docker/ssh.js'
 import {Label} from './labels.js'
 import {imageFor} from './spec.js'
 
@@ -115,7 +117,8 @@ export async function buildImage(docker: Dockerode, request: BuildRequest): Prom
   // The classic builder has no --progress flag.
   if (builder === 'legacy-cli') args.splice(1, 2)
   const child = execa('docker', args, {
-    env: {DOCKER_BUILDKIT: builder === 'buildkit' ? '1' : '0'},
+    // An ssh:// engine: the CLI's ssh runs non-interactively with tta's keys and known_hosts.
+    env: {DOCKER_BUILDKIT: builder === 'buildkit' ? '1' : '0', ...dockerCliSshEnv(resolveEndpoint(process.env).host)},
     all: true,
     reject: false,
     cancelSignal: request.signal,

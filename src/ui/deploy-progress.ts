@@ -17,6 +17,7 @@ const TITLES: Record<DeployStep, string> = {
   backup: 'back up datastores',
   rollout: 'roll out',
   verify: 'verify health',
+  cleanup: 'clean up',
   rollback: 'roll back',
   record: 'record history',
 }
@@ -125,7 +126,9 @@ export async function ttyDeployProgress(options: {steps: readonly DeployStep[]; 
           for (const fn of row.pending.splice(0)) fn(row)
         }),
     })),
-    {concurrent: false, exitOnError: false, rendererOptions: {collapseErrors: false}},
+    // Ctrl-C is the command's to handle (stop, record the deployment as interrupted, exit 130);
+    // listr2's own handler would exit 127 at once and lose the record.
+    {concurrent: false, exitOnError: false, registerSignalListeners: false, rendererOptions: {collapseErrors: false}},
   )
   const running = list.run().catch(() => undefined)
   const plain = plainDeployProgress({verbose: options.verbose})

@@ -4,6 +4,7 @@ import {isMap, isScalar, isSeq, type Node, type Pair} from 'yaml'
 
 import {InputError, type SourcePosition} from '../errors.js'
 import type {SourceDocument} from './yaml-source.js'
+import {expandHome} from '../docker/ssh.js'
 import {isValidProjectName} from '../compose/project-name.js'
 
 export const DEPLOY_TYPES = ['compose', 'swarm'] as const
@@ -15,6 +16,8 @@ export interface DeployTarget {
   type: DeployType
   /** DOCKER_HOST of the target engine (unix://, tcp://, ssh://); unset: the current engine. */
   host?: string
+  /** ssh:// hosts: the private key to offer first (absolute). */
+  identityFile?: string
   /** Where built images are pushed: `host[:port][/path]`, no scheme. */
   registry?: string
   /** Compose files (absolute); unset: the bundled core file plus the bundled overlay named like the target. */
@@ -35,7 +38,7 @@ export interface DeployTarget {
   replicasPositions: Record<string, SourcePosition>
 }
 
-const TARGET_KEYS = ['type', 'host', 'registry', 'files', 'projectName', 'confirm', 'backupFirst', 'replicas', 'timeout', 'publishMode'] as const
+const TARGET_KEYS = ['type', 'host', 'identityFile', 'registry', 'files', 'projectName', 'confirm', 'backupFirst', 'replicas', 'timeout', 'publishMode'] as const
 const TARGET_NAME = /^[a-z0-9][a-z0-9_-]*$/
 const HOST_SCHEMES = ['unix:', 'tcp:', 'ssh:', 'npipe:', 'http:', 'https:']
 /** A registry as Docker spells it in an image name: host[:port] and an optional path, lowercase. */
@@ -81,6 +84,7 @@ function parseTarget(src: SourceDocument, pair: Pair<Node, Node>, name: string, 
   let typeSeen = false
   let replicasNode: Node | undefined
   let publishNode: Node | undefined
+  let identityNode: Node | undefined
   for (const item of pair.value.items as Pair<Node, Node>[]) {
     const key = isScalar(item.key) ? String(item.key.value) : ''
     const path = `${keyPath}.${key}`
@@ -107,6 +111,15 @@ function parseTarget(src: SourceDocument, pair: Pair<Node, Node>, name: string, 
         }
         if (HOST_SCHEMES.includes(scheme)) target.host = host
         else errors.push(new InputError(`must be a Docker host URL such as ssh://user@host, tcp://host:2376 or unix:///var/run/docker.sock (got "${host}")`, at, path))
+        break
+      }
+      case 'identityFile': {
+        identityNode = item.key
+        const file = str(src, value, path, errors)
+        if (file === undefined) break
+        const abs = resolve(dir, expandHome(file))
+        if (existsSync(abs)) target.identityFile = abs
+        else errors.push(new InputError(`file not found: ${abs}`, at, path))
         break
       }
       case 'registry': {
@@ -181,6 +194,9 @@ function parseTarget(src: SourceDocument, pair: Pair<Node, Node>, name: string, 
   }
   if (!typeSeen && !errors.some((e) => e.keyPath === `${keyPath}.type`)) {
     errors.push(new InputError('missing `type:` (compose or swarm)', target.position, keyPath))
+  }
+  if (identityNode && !target.host?.startsWith('ssh:')) {
+    errors.push(new InputError('identityFile is for ssh:// hosts (host: ssh://user@host)', src.position(identityNode), `${keyPath}.identityFile`))
   }
   if (target.type === 'compose') {
     if (replicasNode && Object.keys(target.replicas).length > 0) errors.push(new InputError('replicas are for swarm targets; a compose target runs one container per service', src.position(replicasNode), `${keyPath}.replicas`))

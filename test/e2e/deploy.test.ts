@@ -88,6 +88,8 @@ beforeAll(async () => {
       '  swarm-backup:',
       '    type: swarm',
       '    backupFirst: true',
+      `    registry: 127.0.0.1:${registryPort}`,
+      '    files: [deploy.yml, swarm.yml]',
       `    projectName: ${swarmProject}`,
       '',
     ].join('\n'),
@@ -95,7 +97,9 @@ beforeAll(async () => {
   await git(['init', '-q'])
   await commitVersion('v1', () => undefined)
 
-  await docker(['run', '-d', '--name', registryName, '--label', `${PROJECT_LABEL}=${swarmProject}`, '-p', `127.0.0.1:${registryPort}:5000`, standinImage('registry')])
+  // On a network of its own: nothing depends on the engine's default bridge.
+  await docker(['network', 'create', '--label', `${PROJECT_LABEL}=${swarmProject}`, registryName])
+  await docker(['run', '-d', '--name', registryName, '--network', registryName, '--label', `${PROJECT_LABEL}=${swarmProject}`, '-p', `127.0.0.1:${registryPort}:5000`, standinImage('registry')])
   await waitFor(async () => (await httpGet(`http://127.0.0.1:${registryPort}/v2/`, 1_000)).status === 200, {timeoutMs: 20_000, description: 'registry /v2/'})
 
   const state = (await docker(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim()
@@ -287,13 +291,14 @@ describe('tta deploy to a compose target (DOCKER_HOST)', () => {
     expect(history.deployments.map((d) => `${d.action} ${d.version} ${d.result}`)).toEqual(['deploy v1 succeeded', 'deploy v2 succeeded', 'deploy v3 rolled-back', 'rollback v1 succeeded'])
   })
 
-  it('names an unknown target and lists the known ones; refuses backupFirst on swarm with file:line (exit 2)', async () => {
+  it('names an unknown target and lists the known ones; a swarm target plans its backup (exit 2 / 0)', async () => {
     const result = await tta(['deploy', 'qa'])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('no deploy target "qa"')
     expect(result.stderr).toContain('targets: production, staging, swarm-backup')
+    // backupFirst works on swarm targets too (deploy-swarm-ops.test.ts runs it).
     const swarmBackup = await tta(['deploy', 'swarm-backup', '--dry-run'])
-    expect(swarmBackup.code).toBe(2)
-    expect(swarmBackup.stderr).toMatch(/tta\.config\.yaml:\d+:3: deploy\.swarm-backup\.backupFirst: not supported for swarm targets yet/)
+    expect(swarmBackup.code).toBe(0)
+    expect(swarmBackup.stdout).toContain('datastores are backed up first')
   })
 })

@@ -48,6 +48,14 @@ describe('rollbackChoice', () => {
     expect(rollbackChoice([rec('v1', 'succeeded', 'v1')], 'production')).toMatchObject({problem: expect.stringContaining('only v1')})
     expect(rollbackChoice([rec('v1', 'succeeded', 'v1', {env: 'staging'})], 'production')).toMatchObject({problem: expect.stringContaining('no deployment')})
   })
+  it('after an interrupted deployment, returns to the version that ran before it started', () => {
+    const records = [rec('v1', 'succeeded', 'v1'), rec('v2', 'succeeded', 'v2'), rec('v3', 'interrupted', undefined, {previousVersion: 'v2'})]
+    expect(activeVersion(records, 'production')).toBeUndefined()
+    expect(rollbackChoice(records, 'production')).toMatchObject({version: 'v2', images: {api: 'reg/api:v2'}})
+    // A later deployment settles it: the usual rule applies again.
+    expect(rollbackChoice([...records, rec('v3', 'succeeded', 'v3')], 'production')).toMatchObject({version: 'v2'})
+    expect(rollbackChoice([...records, rec('v4', 'succeeded', 'v4')], 'production')).toMatchObject({version: 'v2'})
+  })
   it('ignores records that left the target in an unknown state', () => {
     const records = [rec('v1', 'succeeded', 'v1'), rec('v2', 'succeeded', 'v2'), rec('v3', 'failed', undefined)]
     expect(activeVersion(records, 'production')).toBeUndefined()

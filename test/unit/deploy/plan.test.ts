@@ -32,7 +32,7 @@ describe('formatDeployPlan', () => {
         '  redis      unchanged  1×  redis:7.2.4-alpine',
         '  admin-api  update     2×  reg.example.com:5000/tta/admin-api:v2  image reg.example.com:5000/tta/admin-api:v1 → reg.example.com:5000/tta/admin-api:v2, start-first',
         '1 of 2 services change; datastores are backed up first',
-        'kept, no longer in the compose files: old-worker',
+        'kept, no longer in the compose files (not created by tta): old-worker',
         'note: admin-api: swarm publishes port 8001 on every interface',
       ].join('\n'),
     )
@@ -42,5 +42,11 @@ describe('formatDeployPlan', () => {
     const text = formatDeployPlan({...plan, action: 'rollback', version: 'v1', builds: [], orphans: [], notes: [], backup: false})
     expect(text.split('\n')[0]).toBe('roll back tta v1 to production: swarm at ssh://deploy@prod (running: v1)')
     expect(text).toContain('images: none built')
+  })
+  it('lists a swarm service the files no longer have as a removal, and counts it as a change', () => {
+    const removing: DeployPlan = {...plan, orphans: [], notes: [], services: [...plan.services, {service: 'worker', change: 'remove', reason: 'no longer in the compose files; removed after a successful rollout', image: 'reg/worker:v1', replicas: 1}]}
+    expect(formatDeployPlan(removing).split('\n')).toContainEqual(expect.stringMatching(/^ {2}worker {5}remove {5}1× {2}reg\/worker:v1 +no longer in the compose files; removed after a successful rollout$/))
+    expect(changedServices(removing)).toEqual(['admin-api', 'worker'])
+    expect(formatDeployPlan({...plan, type: 'compose'})).toContain('kept, no longer in the compose files: old-worker')
   })
 })

@@ -42,7 +42,10 @@ describe('dockerOptions', () => {
     expect(dockerOptions({host: 'unix:///run/d.sock', source: 'default'})).toEqual({socketPath: '/run/d.sock'})
     expect(dockerOptions({host: 'tcp://h:2375', source: 'DOCKER_HOST'})).toMatchObject({host: 'h', port: '2375', protocol: 'http'})
     expect(dockerOptions({host: 'tcp://h:2376', source: 'DOCKER_HOST', tls: {verify: true, ca: 'CA'}})).toMatchObject({protocol: 'https', ca: 'CA'})
-    expect(dockerOptions({host: 'ssh://me@h', source: 'DOCKER_HOST'})).toMatchObject({host: 'h', username: 'me', protocol: 'ssh'})
+    // ssh:// goes through tta's own transport: plain HTTP over an agent whose sockets are ssh channels.
+    const ssh = dockerOptions({host: 'ssh://me@h:2222', source: 'DOCKER_HOST'}, {HOME: '/nonexistent'}) as {host: string; protocol: string; agent?: {createConnection?: unknown}}
+    expect(ssh).toMatchObject({host: 'h', port: '2222', protocol: 'http'})
+    expect(typeof ssh.agent?.createConnection).toBe('function')
     expect(() => dockerOptions({host: 'ftp://h', source: 'DOCKER_HOST'})).toThrow(/unsupported/)
   })
   it('compares API versions numerically', () => {

@@ -89,4 +89,13 @@ describe('tta.config.yaml deploy:', () => {
     writeFileSync(join(dir, 'tta.config.yaml'), 'deploy:\n  staging:\n    type: compose\n    replicas: {api: 2}\n    publishMode: host\n')
     expect(() => loadWorkspaceConfig(dir)).toThrow(/4:5: deploy\.staging\.replicas: replicas are for swarm targets[\s\S]*5:5: deploy\.staging\.publishMode/)
   })
+  it('reads identityFile for ssh:// hosts (relative to the workspace, ~ expanded) and refuses it elsewhere or missing', () => {
+    const dir = temp()
+    writeFileSync(join(dir, 'deploy_key'), 'key\n')
+    writeFileSync(join(dir, 'tta.config.yaml'), 'deploy:\n  staging:\n    type: compose\n    host: ssh://deploy@staging:2222\n    identityFile: deploy_key\n')
+    expect(loadWorkspaceConfig(dir).deploy?.staging).toMatchObject({host: 'ssh://deploy@staging:2222', identityFile: join(dir, 'deploy_key')})
+    const file = join(dir, 'tta.config.yaml')
+    writeFileSync(file, 'deploy:\n  a:\n    type: compose\n    host: tcp://prod:2376\n    identityFile: deploy_key\n  b:\n    type: swarm\n    host: ssh://x@y\n    identityFile: ~/no/such/key-tta\n')
+    expect(() => loadWorkspaceConfig(dir)).toThrow(/5:5: deploy\.a\.identityFile: identityFile is for ssh:\/\/ hosts[\s\S]*9:19: deploy\.b\.identityFile: file not found: .*\/no\/such\/key-tta/)
+  })
 })
