@@ -53,6 +53,8 @@ export interface BackupRequest {
   signal?: AbortSignal
   emit: BackupEmit
   now?: () => Date
+  /** Finds the containers to back up; default: the compose project's (by Compose's labels). A swarm stack's tasks come from src/deploy. */
+  discover?: () => Promise<Map<string, Target>>
 }
 
 export interface BackupResult {
@@ -69,7 +71,7 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
   const {conn, project, emit} = request
   const services = request.services ?? []
   const now = request.now ?? (() => new Date())
-  const [, targets] = await Promise.all([sweepOneOffs(conn.docker, project), discoverTargets(conn.docker, project)])
+  const [, targets] = await Promise.all([sweepOneOffs(conn.docker, project), request.discover ? request.discover() : discoverTargets(conn.docker, project)])
   const unknown = services.filter((s) => !targets.has(s))
   if (unknown.length > 0) {
     throw new TtaError(
@@ -86,7 +88,12 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
   }
 
   const started = now()
-  const pending = request.store.begin(started)
+  let pending: ReturnType<BackupStore['begin']>
+  try {
+    pending = request.store.begin(started)
+  } catch (error) {
+    throw noSpaceError(error, request.store.root) ?? error
+  }
   const names = new Set<string>()
   const entries: Record<string, ServiceBackup> = {}
   const failed: Manifest['failed'] = []
@@ -131,6 +138,9 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
         emit({type: 'service', service, phase: 'done', strategy, bytes, elapsedMs: Date.now() - t0})
       } catch (error) {
         if (request.signal?.aborted) throw new InterruptedError()
+        // A full disk fails every service after this one too, and a partial backup would look usable.
+        const full = noSpaceError(error, request.store.root, pending.id)
+        if (full) throw full
         const message = (error as Error).message
         failed.push({service, error: message})
         emit({type: 'service', service, phase: 'failed', strategy, detail: message, elapsedMs: Date.now() - t0})
@@ -157,8 +167,25 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
     failed,
     skipped: plan.skipped,
   }
-  pending.commit(manifest)
+  try {
+    pending.commit(manifest)
+  } catch (error) {
+    pending.abandon()
+    throw noSpaceError(error, request.store.root, pending.id) ?? error
+  }
   return {manifest, dir: pending.dir}
+}
+
+/** The error for a backup directory that ran out of space (or quota); undefined for any other error. */
+export function noSpaceError(error: unknown, root: string, id?: string): TtaError | undefined {
+  const err = error as {code?: string; message?: string}
+  if (err.code !== 'ENOSPC' && err.code !== 'EDQUOT' && !/\b(ENOSPC|EDQUOT)\b|no space left on device|disk quota exceeded/i.test(err.message ?? '')) return undefined
+  const what = err.code === 'EDQUOT' || /quota/i.test(err.message ?? '') ? 'disk quota exceeded' : 'no space left on device'
+  return new TtaError(
+    `${what} in the backup directory ${root}: ${id ? `the unfinished backup ${id} was removed` : 'no backup was started'}; nothing is listed and no data changed`,
+    ExitCode.failed,
+    'free space on that disk, or pass --dir (or set backup.dir in tta.config.yaml) to a directory on a larger one',
+  )
 }
 
 export interface RetentionResult {

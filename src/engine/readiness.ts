@@ -64,6 +64,21 @@ export interface WaitOptions {
   onProbe?: (detail: string) => void
   /** Probe ports at the container's own address (tta runs in a container on the project network). */
   viaContainerAddress?: boolean
+  /**
+   * The container's restart count before this wait: 0 when the caller just started it (a start
+   * resets the count); unset = the count first seen here (a kept container's old restarts are history).
+   */
+  restartsBefore?: number
+}
+
+/** Restarts (by the container's restart policy) during one wait that make it a crash loop, not a slow start. */
+export const CRASH_LOOP_RESTARTS = 3
+/** A service ready by "running" must stay up this long: one that exits at once is not ready. */
+export const RUNNING_SETTLE_MS = 500
+
+/** The failure for a container that keeps exiting and being restarted by its restart policy. */
+export function crashLoopReason(restarts: number, exitCode: number | undefined): string {
+  return `crash-looping: exits${exitCode === undefined ? '' : ` with code ${exitCode}`} and was restarted ${restarts} times by its restart policy`
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -88,6 +103,9 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 export async function waitReady(container: Dockerode.Container, service: Service, readiness: Readiness, options: WaitOptions): Promise<ReadyBy> {
   const interval = options.intervalMs ?? 50
   let lastOutput = ''
+  let restartsBefore = options.restartsBefore
+  // When (local clock) this run of the container was first seen running: keyed by its StartedAt.
+  let runningSince: {startedAt: string; at: number} | undefined
   for (;;) {
     if (options.signal?.aborted) throw new AbortedError()
     const info = await container.inspect()
@@ -95,16 +113,32 @@ export async function waitReady(container: Dockerode.Container, service: Service
     if (state.Status === 'exited' || state.Status === 'dead') {
       throw new NotReadyError(service.name, `exited with code ${state.ExitCode}`, state.Status, state.ExitCode)
     }
+    // A restart policy hides a crash: the container is "restarting" or briefly "running" again.
+    const restartCount = info.RestartCount ?? 0
+    restartsBefore ??= state.Status === 'restarting' ? Math.max(0, restartCount - 1) : restartCount
+    const restarts = restartCount - restartsBefore
+    if (restarts >= CRASH_LOOP_RESTARTS) {
+      throw new NotReadyError(service.name, crashLoopReason(restarts, state.ExitCode), state.Status, state.ExitCode)
+    }
     if (state.Status === 'running') {
-      if (readiness.kind === 'running') return 'running'
+      if (readiness.kind === 'running') {
+        if (runningSince?.startedAt !== state.StartedAt) runningSince = {startedAt: state.StartedAt, at: Date.now()}
+        // Up long enough by the engine's clock (a kept container), or seen up for the settle time.
+        const upByEngineClock = Date.now() - Date.parse(state.StartedAt)
+        if (upByEngineClock >= 10 * RUNNING_SETTLE_MS || Date.now() - runningSince.at >= RUNNING_SETTLE_MS) return 'running'
+      }
       if (state.Health?.Status === 'healthy') return 'healthcheck'
       if (readiness.kind === 'healthcheck') {
         const left = options.deadline - Date.now()
-        const result = await execIn(container, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left)))
+        const result = await execIn(container, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left))).catch((error: unknown) => {
+          // 409: it stopped or began restarting since the inspect above; the next inspect says which.
+          if ((error as {statusCode?: number}).statusCode === 409) return {exitCode: null, output: 'container not running', timedOut: false}
+          throw error
+        })
         if (result.exitCode === 0) return 'healthcheck'
         lastOutput = result.timedOut ? 'healthcheck timed out' : result.output.trim().split('\n').slice(-1)[0] ?? ''
         options.onProbe?.(`healthcheck exit ${result.exitCode ?? '?'}`)
-      } else {
+      } else if (readiness.kind === 'port') {
         const address = options.viaContainerAddress ? Object.values(info.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress : undefined
         if (address ? await tcpAnswers(address, readiness.target, 500, 0) : await tcpAnswers(readiness.host, readiness.port)) return 'port'
       }

@@ -2,6 +2,7 @@ import type Dockerode from 'dockerode'
 
 import type {Project} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
+import {isActiveEndpointsError, staleEndpointsError} from './engine-errors.js'
 import {dependencyLevels} from './graph.js'
 import {Label, projectFilter} from './labels.js'
 import {observeContainers, type ObservedContainer} from './observe.js'
@@ -104,6 +105,7 @@ async function volumeSizes(docker: Dockerode, names: string[]): Promise<Map<stri
 export async function clean(conn: EngineConnection, projectName: string, items: CleanItem[], onRemoved: (item: CleanItem) => void): Promise<void> {
   const {docker} = conn
   const order: CleanItem['kind'][] = ['container', 'network', 'volume', 'image']
+  const stale: string[] = []
   for (const kind of order) {
     await Promise.all(
       items
@@ -115,7 +117,14 @@ export async function clean(conn: EngineConnection, projectName: string, items: 
             // Anything still attached (a devcontainer tta joined to the network) would block removal.
             const network = docker.getNetwork(item.id)
             for (const id of Object.keys((await network.inspect()).Containers ?? {})) await network.disconnect({Container: id, Force: true}).catch(() => undefined)
-            await network.remove()
+            try {
+              await network.remove()
+            } catch (error) {
+              if (!isActiveEndpointsError(error)) throw error
+              // An engine quirk with a known fix: finish the rest, then say so.
+              stale.push(item.name)
+              return
+            }
           }
           else if (kind === 'volume') await docker.getVolume(item.id).remove()
           else await docker.getImage(item.id).remove({force: false})
@@ -123,6 +132,7 @@ export async function clean(conn: EngineConnection, projectName: string, items: 
         }),
     )
   }
+  if (stale.length > 0) throw staleEndpointsError(stale)
 }
 
 /** Guards against a resource replaced by an unlabelled one of the same id/name between list and remove. */

@@ -4,6 +4,7 @@ import type {LoadedProject, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
 import type {HostContext} from '../workspace/devcontainer.js'
 import {logTail} from './container-io.js'
+import {asEngineLost, EngineLostError, isConnectionError} from './engine-errors.js'
 import type {Emit} from './events.js'
 import {withDependencies} from './graph.js'
 import {buildImage, imageId, pullImage} from './images.js'
@@ -78,6 +79,16 @@ function deferred<T>(): Deferred<T> {
  * containers are removed, so the next run converges.
  */
 export async function up(conn: EngineConnection, loaded: LoadedProject, options: UpOptions): Promise<{plan: UpPlan; outcomes: ServiceOutcome[]}> {
+  try {
+    return await converge(conn, loaded, options)
+  } catch (error) {
+    // The engine dying mid-run surfaces as whatever request was in flight: say what happened.
+    if (options.signal?.aborted) throw error
+    throw await asEngineLost(conn.docker, conn.endpoint.host, error)
+  }
+}
+
+async function converge(conn: EngineConnection, loaded: LoadedProject, options: UpOptions): Promise<{plan: UpPlan; outcomes: ServiceOutcome[]}> {
   const {docker} = conn
   const {project} = loaded
   const emit = options.emit
@@ -154,6 +165,7 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
   const t0 = Date.now()
   const outcomes: ServiceOutcome[] = []
   const failures: ServiceFailure[] = []
+  const connectionErrors = new Map<string, Error>()
 
   const runService = async (name: string): Promise<void> => {
     const service = project.services[name] as Service
@@ -215,7 +227,9 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
     emit({type: 'service', service: name, phase: 'checking', elapsedMs: elapsed()})
     const info = await container.inspect()
     const readiness = readinessFor(service, info.Config.Healthcheck as {Test?: string[]; Timeout?: number} | undefined)
-    const readyBy = await waitReady(container, service, readiness, {deadline, signal: options.signal, viaContainerAddress: outside})
+    // A container tta just started has a fresh restart count; a kept one's earlier restarts are history.
+    const restartsBefore = servicePlan.action === 'keep' ? undefined : 0
+    const readyBy = await waitReady(container, service, readiness, {deadline, signal: options.signal, viaContainerAddress: outside, restartsBefore})
     ready.get(name)?.resolve()
     outcomes.push({service: name, containerId: container.id, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
     emit({type: 'service', service: name, phase: 'ready', readyBy, elapsedMs: elapsed()})
@@ -230,6 +244,11 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
         started.get(name)?.reject(err)
         ready.get(name)?.reject(err)
         if (err instanceof AbortedError || options.signal?.aborted) return
+        if (isConnectionError(err)) {
+          // Decided after all services settle: the engine is gone (one message), or a connection dropped.
+          connectionErrors.set(name, err)
+          return
+        }
         const failure = await describeFailure(docker, project.name, name, err)
         if (!(err instanceof DependencyFailed)) failures.push(failure)
         emit({type: 'service', service: name, phase: err instanceof DependencyFailed ? 'skipped' : 'failed', detail: failure.reason, elapsedMs: Date.now() - t0})
@@ -239,6 +258,18 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
 
   for (const id of createdNotStarted) await docker.getContainer(id).remove({force: true}).catch(() => undefined)
   if (options.signal?.aborted) throw new AbortedError()
+  if (connectionErrors.size > 0) {
+    const [first] = connectionErrors.values()
+    const lost = await asEngineLost(docker, conn.endpoint.host, first)
+    if (lost instanceof EngineLostError) throw lost
+    for (const [name, err] of connectionErrors) {
+      const failure = await describeFailure(docker, project.name, name, err)
+      failures.push(failure)
+      emit({type: 'service', service: name, phase: 'failed', detail: failure.reason, elapsedMs: Date.now() - t0})
+    }
+  }
+  // In start order, not completion order: the same failure reads the same every run.
+  failures.sort((a, b) => targets.indexOf(a.service) - targets.indexOf(b.service))
   if (failures.length > 0) throw new UpFailedError(failures, outcomes)
   return {plan, outcomes}
 }
