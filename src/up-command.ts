@@ -9,12 +9,14 @@ import {connectEngine} from './docker/client.js'
 import {applyImageMap} from './engine/images.js'
 import {AbortedError} from './engine/readiness.js'
 import {PortInUseError} from './engine/ports.js'
+import {EngineLostError} from './engine/engine-errors.js'
 import {ImageError, UnknownServiceError, up, UpFailedError} from './engine/up.js'
 import {serviceUrls} from './engine/urls.js'
 import {ExitCode, TtaError} from './errors.js'
 import {seconds, table} from './ui/format.js'
 import {plainUpProgress, ttyUpProgress, type UpProgress} from './ui/up-progress.js'
-import {loadWorkspaceProject, type Mode} from './workspace/project.js'
+import {loadWorkspaceProject, projectNameFor, type Mode} from './workspace/project.js'
+import {refuseInvalidServiceNames} from './compose/project-name.js'
 import {ensureSecrets} from './workspace/secrets.js'
 import {detectHostContext, translateBindSources} from './workspace/devcontainer.js'
 import {bundledComposeDir} from './paths.js'
@@ -32,11 +34,14 @@ export abstract class UpCommand extends TtaCommand {
   protected abstract readonly mode: Mode
 
   protected async runUp(flags: {build: boolean; timeout: number; 'force-recreate': boolean; verbose: boolean; file?: string[]; workspace?: string; 'project-name'?: string; 'no-hot-reload'?: boolean}, services: string[]): Promise<void> {
+    refuseInvalidServiceNames(services)
     // Connecting (loading dockerode, asking the engine its version) overlaps with loading the
     // compose files; a bad file still wins, since its error is thrown first.
     const connecting = connectEngine()
     connecting.catch(() => undefined)
     const workspace = this.openWorkspace(flags)
+    // A bad --project-name is refused before the first run writes anything (.env).
+    projectNameFor({projectName: flags['project-name'], workspace})
     if (!flags.file) {
       const secrets = ensureSecrets(workspace.envFile)
       if (secrets.generated.length > 0) {
@@ -94,6 +99,13 @@ export abstract class UpCommand extends TtaCommand {
       return new TtaError(`${error.message}\nnothing was started`, ExitCode.badInput, `${[...new Set(fixes)].join('; ')}, or stop what listens there`)
     }
     if (error instanceof UnknownServiceError) return new TtaError(error.message, ExitCode.badInput)
+    if (error instanceof EngineLostError) {
+      return new TtaError(
+        `${error.message} during tta ${this.id ?? 'dev'}; nothing more was changed`,
+        ExitCode.engineUnreachable,
+        `start the Docker engine again (Docker Desktop, \`sudo systemctl start docker\`, or \`sudo dockerd &\`), then run tta ${this.id ?? 'dev'} again: it converges from where this run stopped`,
+      )
+    }
     if (error instanceof ImageError) {
       return new TtaError(error.message, ExitCode.failed, error.phase === 'pull' ? 'no registry reachable? map the image to one you have in tta.config.yaml `images:`, or build it' : 'fix the Dockerfile or build context above; `--verbose` streams the whole build')
     }

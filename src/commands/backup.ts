@@ -15,6 +15,7 @@ import {backupProgress} from '../ui/backup-progress.js'
 import {bytes, seconds, table} from '../ui/format.js'
 import {writeJson} from '../ui/output.js'
 import {projectNameFor} from '../workspace/project.js'
+import {refuseInvalidServiceNames} from '../compose/project-name.js'
 
 export default class Backup extends TtaCommand {
   static override summary = 'Back up the databases (postgres, redis, neo4j) and named volumes, with checksums and retention.'
@@ -49,6 +50,7 @@ export default class Backup extends TtaCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(Backup)
     const services = argv as string[]
+    refuseInvalidServiceNames(services)
     const workspace = this.openWorkspace(flags)
     const project = projectNameFor({projectName: flags['project-name'], workspace})
     const settings = backupSettings(workspace, flags)

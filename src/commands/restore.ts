@@ -13,6 +13,7 @@ import {backupProgress} from '../ui/backup-progress.js'
 import {confirm} from '../ui/confirm.js'
 import {bytes, seconds, table} from '../ui/format.js'
 import {projectNameFor} from '../workspace/project.js'
+import {refuseInvalidServiceNames} from '../compose/project-name.js'
 
 export default class Restore extends TtaCommand {
   static override summary = 'Restore a backup (all its services, or the ones named), after checking it and taking a safety backup.'
@@ -43,6 +44,7 @@ export default class Restore extends TtaCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(Restore)
     const [id, ...services] = argv as string[]
+    refuseInvalidServiceNames(services)
     const workspace = this.openWorkspace(flags)
     const project = projectNameFor({projectName: flags['project-name'], workspace})
     const store = new BackupStore(backupSettings(workspace, flags).dir)

@@ -7,6 +7,7 @@ import {stop} from '../engine/stop.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {seconds} from '../ui/format.js'
 import {projectNameFor} from '../workspace/project.js'
+import {refuseInvalidServiceNames} from '../compose/project-name.js'
 
 export default class Stop extends TtaCommand {
   static override summary = 'Stop the stack (or some services) in reverse dependency order.'
@@ -22,6 +23,7 @@ export default class Stop extends TtaCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(Stop)
     const services = argv as string[]
+    refuseInvalidServiceNames(services)
     const workspace = this.openWorkspace(flags)
     const project = projectNameFor({projectName: flags['project-name'], workspace})
     const conn = await connectEngine()

@@ -102,10 +102,20 @@ function sortErrors(errors: InputError[], files: string[]): InputError[] {
     const i = files.indexOf(p.file)
     return [i < 0 ? files.length : i, p.line, p.column]
   }
-  return [...errors].sort((a, b) => {
+  const sorted = [...errors].sort((a, b) => {
     const ra = rank(a)
     const rb = rank(b)
     return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2]
+  })
+  // One mistake often trips a later check on the same node too (an uninterpolated value is also
+  // a bad image name; a service that is not a mapping has no image): report the first only.
+  const seen = new Set<string>()
+  return sorted.filter((e) => {
+    if (!e.position) return true
+    const at = `${e.position.file}:${e.position.line}:${e.position.column}`
+    if (seen.has(at)) return false
+    seen.add(at)
+    return true
   })
 }
 
@@ -129,6 +139,8 @@ export function loadProject(options: LoadOptions): LoadedProject {
       collect(e, errors)
     }
   }
+  // An unreadable .env would make every variable it sets look unset: report the .env alone.
+  if (errors.length > 0) throw new InputErrors(errors)
   const lookup: Lookup = (name) => base[name] ?? fromFiles[name]
   const st: InterpolationState = {lookup, used: {}, warned: new Set(), warnings, errors}
 

@@ -1,7 +1,9 @@
 import chalk from 'chalk'
 
 import {debugEnabled} from '../debug.js'
+import {connectionReason, isConnectionError} from '../engine/engine-errors.js'
 import {ExitCode, InputErrors, TtaError} from '../errors.js'
+import {isParseErrorText, usageFromParseError} from './usage-error.js'
 
 /** Colours only on a TTY without NO_COLOR, so CI logs and pipes get plain lines. */
 export function configureColor(stream: NodeJS.WriteStream = process.stdout): void {
@@ -9,9 +11,17 @@ export function configureColor(stream: NodeJS.WriteStream = process.stdout): voi
   if (process.env.NO_COLOR !== undefined || !stream.isTTY) chalk.level = 0
 }
 
+/**
+ * One `✖` line per error (a single input problem included), then the hint. oclif's own parse
+ * errors arrive as their multi-line text and are reworded to one line naming the flag.
+ */
 export function renderError(error: TtaError): string {
+  if (!(error instanceof InputErrors) && error.hint === undefined && isParseErrorText(error.message)) {
+    const usage = usageFromParseError(error.message)
+    return renderError(new TtaError(usage.message, error.exitCode, usage.hint))
+  }
   const lines =
-    error instanceof InputErrors
+    error instanceof InputErrors && error.errors.length > 1
       ? [chalk.red(`✖ ${error.errors.length} problem${error.errors.length === 1 ? '' : 's'} in the input:`), ...error.errors.map((e) => `  ${e.message}`)]
       : [chalk.red(`✖ ${error.message}`)]
   if (error.hint) lines.push(chalk.dim(`  → ${error.hint}`))
@@ -33,6 +43,11 @@ export function renderFailure(error: Error & {oclif?: {exit?: number}}): {text: 
   })
   if (error instanceof TtaError) return withHint(renderError(error), error.exitCode)
   if (error.oclif?.exit !== undefined) return {text: renderError(new TtaError(error.message, ExitCode.badInput)), exitCode: ExitCode.badInput}
+  // The engine went away in the middle of a command (dockerd stopped, the laptop slept).
+  if (isConnectionError(error)) {
+    const lost = new TtaError(`the Docker engine stopped answering (${connectionReason(error)})`, ExitCode.engineUnreachable, 'start the Docker engine again, then run the command again; `tta doctor` checks it')
+    return withHint(renderError(lost), lost.exitCode)
+  }
   const stack = debugging && error.stack ? `${error.stack}\n` : ''
   return withHint(stack + renderError(new TtaError(`unexpected error: ${error.message}`)), ExitCode.failed)
 }

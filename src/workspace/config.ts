@@ -10,6 +10,7 @@ import {parseProbes} from './probes-config.js'
 import {readSourceDocument, type SourceDocument} from './yaml-source.js'
 import {WORKSPACE_CONFIG_FILE} from './root.js'
 import {isValidProjectName} from '../compose/project-name.js'
+import {parseImageReference} from '../compose/image-ref.js'
 
 
 /** The optional `tta.config.yaml` at the workspace root, validated. */
@@ -67,7 +68,15 @@ export function loadWorkspaceConfig(dir: string): WorkspaceConfig {
         for (const entry of pair.value.items as Pair<Node, Node>[]) {
           const from = isScalar(entry.key) ? String(entry.key.value) : ''
           const to = scalarString(src, entry.value, `images.${from}`, errors)
-          if (to !== undefined) config.images[from] = to
+          if (to === undefined) continue
+          // Only the target is checked: the source must match a compose file's `image:` as
+          // written, and TTA's own files hold invalid ones (prom/prometheus:v2.48.1:v2.45.0).
+          try {
+            parseImageReference(to)
+            config.images[from] = to
+          } catch (error) {
+            errors.push(new InputError((error as Error).message, src.position(entry.value), `images.${from}`))
+          }
         }
         break
       }

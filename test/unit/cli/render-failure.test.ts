@@ -39,3 +39,13 @@ describe('renderFailure', () => {
     expect(renderFailure(new TypeError('x is undefined')).text).toMatch(/^\s+at /m)
   })
 })
+
+describe('renderFailure on an engine that went away mid-command', () => {
+  it('says so with exit 3 instead of "unexpected error"', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), {code: 'ECONNREFUSED', syscall: 'connect'})
+    const {text, exitCode} = renderFailure(refused)
+    expect(exitCode).toBe(3)
+    expect(text).toContain('the Docker engine stopped answering (connection refused)')
+    expect(text).not.toContain('unexpected error')
+  })
+})
