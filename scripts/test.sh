@@ -12,6 +12,8 @@ step "Docker engine (scripts/engine.sh)"
 bash scripts/engine.sh
 step "Docker Compose v2 (scripts/get-compose-v2.sh)"
 bash scripts/get-compose-v2.sh
+step "Host packages for the e2e tests (scripts/test-deps.sh)"
+bash scripts/test-deps.sh
 step "Build the CLI (npm run build)"
 npm run build
 step "Stand-in images (scripts/standins.sh)"

@@ -5,6 +5,7 @@ import {TtaCommand} from '../base-command.js'
 import {runDoctor, type CheckStatus} from '../doctor/checks.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {writeJson} from '../ui/output.js'
+import {execVerbose} from '../debug.js'
 
 const MARK: Record<CheckStatus, string> = {ok: chalk.green('✔'), warn: chalk.yellow('!'), fail: chalk.red('✖'), info: chalk.dim('·')}
 
@@ -40,6 +41,6 @@ export default class Doctor extends TtaCommand {
 
 async function composeVersion(): Promise<string | undefined> {
   const {execa} = await import('execa')
-  const result = await execa('docker', ['compose', 'version', '--short'], {reject: false, timeout: 5000})
+  const result = await execa('docker', ['compose', 'version', '--short'], {reject: false, timeout: 5000, verbose: execVerbose()})
   return result.exitCode === 0 ? result.stdout.trim() : undefined
 }

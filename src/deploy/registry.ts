@@ -63,6 +63,7 @@ export async function registryAuth(host: string, env: NodeJS.ProcessEnv = proces
   const helper = config.credHelpers?.[host] ?? config.credsStore
   if (helper) {
     const {execa} = await import('execa')
+    // Never traced (--debug): its output is a credential.
     const result = await execa(`docker-credential-${helper}`, ['get'], {input: host, reject: false, timeout: 10_000}).catch(() => undefined)
     if (result?.exitCode === 0) {
       try {

@@ -1,6 +1,7 @@
 import {hostname, userInfo} from 'node:os'
 
 import {ExitCode, TtaError} from '../errors.js'
+import {execVerbose} from '../debug.js'
 
 /** What git says about the workspace; every field is optional because a workspace need not be a repository. */
 export interface GitState {
@@ -52,7 +53,7 @@ export function deployer(): string {
 /** Reads the workspace's git state; never throws (no git, no repository: isRepo false). */
 export async function readGitState(root: string): Promise<GitState> {
   const {execa} = await import('execa')
-  const git = (args: string[]) => execa('git', args, {cwd: root, reject: false, timeout: 10_000})
+  const git = (args: string[]) => execa('git', args, {cwd: root, reject: false, timeout: 10_000, verbose: execVerbose()})
   const inside = await git(['rev-parse', '--is-inside-work-tree']).catch(() => undefined)
   if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== 'true') return {isRepo: false, dirty: []}
   const [commit, describe, status] = await Promise.all([

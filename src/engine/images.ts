@@ -7,6 +7,7 @@ import {resolveEndpoint} from '../docker/endpoint.js'
 import {dockerCliSshEnv} from '../docker/ssh.js'
 import {Label} from './labels.js'
 import {imageFor} from './spec.js'
+import {execVerbose} from '../debug.js'
 
 /** tta.config.yaml `images:` applied to services that run a named image (builds keep their name). */
 export function applyImageMap(project: Project, map: Record<string, string>): Project {
@@ -94,9 +95,9 @@ let builderCache: Promise<Builder> | undefined
 export function detectBuilder(): Promise<Builder> {
   builderCache ??= (async () => {
     const {execa} = await import('execa')
-    const cli = await execa('docker', ['--version'], {reject: false})
+    const cli = await execa('docker', ['--version'], {reject: false, verbose: execVerbose()})
     if (cli.exitCode !== 0) return 'api'
-    const buildx = await execa('docker', ['buildx', 'version'], {reject: false})
+    const buildx = await execa('docker', ['buildx', 'version'], {reject: false, verbose: execVerbose()})
     return buildx.exitCode === 0 ? 'buildkit' : 'legacy-cli'
   })()
   return builderCache
@@ -117,6 +118,7 @@ export async function buildImage(docker: Dockerode, request: BuildRequest): Prom
   // The classic builder has no --progress flag.
   if (builder === 'legacy-cli') args.splice(1, 2)
   const child = execa('docker', args, {
+    verbose: execVerbose(),
     // An ssh:// engine: the CLI's ssh runs non-interactively with tta's keys and known_hosts.
     env: {DOCKER_BUILDKIT: builder === 'buildkit' ? '1' : '0', ...dockerCliSshEnv(resolveEndpoint(process.env).host)},
     all: true,

@@ -30,6 +30,11 @@ describe('--debug', () => {
     expect(result.stderr).toMatch(/tta:engine GET \/containers\/json \(all,filters\) -> 200/)
   })
 
+  it('shows the commands tta runs (tta:exec), e.g. `tta doctor` asking the Compose version', async () => {
+    const result = await tta(['doctor', '--debug'])
+    expect(result.stderr).toMatch(/\$ docker compose version --short/)
+  })
+
   it('is shown in --help as a global flag', async () => {
     const result = await tta(['status', '--help'])
     expect(result.stdout).toMatch(/--debug\s+show the engine calls/)
