@@ -12,7 +12,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === 'version')) {
   process.stdout.write(`tta/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
   code = 0
 } else if (args[0] === 'status') {
-  const {fastStatus} = await import('../dist/fast-status.js')
+  const {fastStatus} = await import(await fastStatusModule())
   code = await fastStatus(args.slice(1))
 }
 if (code === undefined) {
@@ -20,4 +20,20 @@ if (code === undefined) {
   await execute({dir: import.meta.url})
 } else {
   process.exitCode = code
+}
+
+/**
+ * The bundled fast path (scripts/bundle-fast-path.mjs, ~30 ms faster to load) unless it is
+ * missing or older than the tsc output it was made from (a build without the bundling step).
+ */
+async function fastStatusModule() {
+  const {statSync} = await import('node:fs')
+  const bundle = new URL('../dist/fast/status.js', import.meta.url)
+  const modules = new URL('../dist/fast-status.js', import.meta.url)
+  try {
+    if (statSync(bundle).mtimeMs >= statSync(modules).mtimeMs) return bundle.href
+  } catch {
+    // no bundle: the modules
+  }
+  return modules.href
 }

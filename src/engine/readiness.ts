@@ -120,9 +120,12 @@ export async function waitReady(container: Dockerode.Container, service: Service
     if (restarts >= CRASH_LOOP_RESTARTS) {
       throw new NotReadyError(service.name, crashLoopReason(restarts, state.ExitCode), state.Status, state.ExitCode)
     }
+    if (state.Status !== 'running') runningSince = undefined
     if (state.Status === 'running') {
       if (readiness.kind === 'running') {
-        if (runningSince?.startedAt !== state.StartedAt) runningSince = {startedAt: state.StartedAt, at: Date.now()}
+        // A new run (another StartedAt, a restart counted, or not running when last seen) settles anew.
+        const run = `${state.StartedAt}|${restartCount}`
+        if (runningSince?.startedAt !== run) runningSince = {startedAt: run, at: Date.now()}
         // Up long enough by the engine's clock (a kept container), or seen up for the settle time.
         const upByEngineClock = Date.now() - Date.parse(state.StartedAt)
         if (upByEngineClock >= 10 * RUNNING_SETTLE_MS || Date.now() - runningSince.at >= RUNNING_SETTLE_MS) return 'running'
@@ -147,7 +150,10 @@ export async function waitReady(container: Dockerode.Container, service: Service
       const why = readiness.kind === 'healthcheck' ? `healthcheck did not pass${lastOutput ? ` (last output: ${lastOutput})` : ''}` : readiness.kind === 'port' ? `port ${readiness.host}:${readiness.port} did not answer` : 'did not start'
       throw new NotReadyError(service.name, `not ready before the timeout: ${why}`, state.Status, state.ExitCode)
     }
-    await sleep(interval, options.signal)
+    // Settling: one more look when the settle time is over, not one every interval (a hundred
+    // services settling at once would otherwise cost the engine a thousand inspects).
+    const settleLeft = readiness.kind === 'running' && runningSince && state.Status === 'running' ? RUNNING_SETTLE_MS - (Date.now() - runningSince.at) : 0
+    await sleep(Math.max(interval, Math.min(settleLeft, options.deadline - Date.now())), options.signal)
   }
 }
 

@@ -91,10 +91,16 @@ export function addressOf(facts: ServiceFacts, target: number, reach: Reach): {h
   if (reach.via === 'published') {
     const port = facts.ports.find((p) => p.target === target && p.published !== undefined && p.protocol === 'tcp')
     if (port?.published) return {host: reach.hostFor(port.hostIp), port: port.published}
-    const direct = reach.direct && (facts.networks ?? []).find((n) => n.ip && n.id && reach.direct?.(n.id))
-    return direct ? {host: direct.ip, port: target} : undefined
   }
-  const network = (facts.networks ?? []).find((n) => n.ip && reach.networks.has(n.name))
+  return containerAddress(facts, target, reach)
+}
+
+/** The container's own address for a port, when tta can route to it (a shared or local network). */
+function containerAddress(facts: ServiceFacts, target: number, reach: Reach): {host: string; port: number} | undefined {
+  const network =
+    reach.via === 'published'
+      ? reach.direct && (facts.networks ?? []).find((n) => n.ip && n.id && reach.direct?.(n.id))
+      : (facts.networks ?? []).find((n) => n.ip && reach.networks.has(n.name))
   return network ? {host: network.ip, port: target} : undefined
 }
 
@@ -145,6 +151,10 @@ export function deriveProbe(facts: ServiceFacts, override: ProbeOverride | undef
   if (url && urlAddress) return {spec: {type: 'http', ...urlAddress, path: url.path, timeoutMs: ctx.timeoutMs}, source: 'healthcheck'}
   if (hcCommand) return {spec: {type: 'exec', command: hcCommand, timeoutMs: execTimeout}, source: 'healthcheck'}
   const first = firstPort(facts, ctx.reach)
+  // The container's own address when tta can route there: no userland proxy in between, which
+  // accepts every connection on a published port, so "refused" is known at once.
+  const direct = first === undefined ? undefined : containerAddress(facts, first, ctx.reach)
+  if (direct) return {spec: {type: 'tcp', ...direct, timeoutMs: ctx.timeoutMs, direct: true}, source: 'port'}
   const firstAddress = first === undefined ? undefined : at(first)
   if (firstAddress) return {spec: {type: 'tcp', ...firstAddress, timeoutMs: ctx.timeoutMs}, source: 'port'}
   return {spec: undefined, source: 'none', reason: ctx.reach.via === 'published' ? 'no published port and no healthcheck: only the container state is known' : 'no reachable port and no healthcheck: only the container state is known'}

@@ -35,7 +35,7 @@ export async function runProbe(spec: ProbeSpec, ctx: ProbeContext = {}): Promise
       case 'http':
         return await probeHttp(spec)
       case 'tcp': {
-        const open = await tcpOpen(spec.host, spec.port, spec.timeoutMs)
+        const open = await tcpOpen(spec.host, spec.port, spec.timeoutMs, spec.direct ? 0 : undefined)
         return {type: 'tcp', target: probeTarget(spec), ok: true, latencyMs: open.latencyMs, detail: open.greeting ? 'open (server spoke first)' : 'open'}
       }
       case 'redis':

@@ -8,7 +8,8 @@ export type HttpExpectation = number | `${1 | 2 | 3 | 4 | 5}xx`
 
 export type ProbeSpec =
   | {type: 'http'; host: string; port: number; path: string; expect?: HttpExpectation[]; timeoutMs: number}
-  | {type: 'tcp'; host: string; port: number; timeoutMs: number}
+  /** `direct`: the container's own address, no userland proxy in between: open means listening, no hold needed. */
+  | {type: 'tcp'; host: string; port: number; timeoutMs: number; direct?: boolean}
   | {type: 'redis'; host: string; port: number; password?: string; timeoutMs: number}
   | {type: 'postgres'; host: string; port: number; user: string; database: string; timeoutMs: number}
   | {type: 'neo4j'; host: string; httpPort?: number; boltPort?: number; timeoutMs: number}

@@ -1,4 +1,5 @@
 import type {Service} from '../compose/model.js'
+import {debug} from '../debug.js'
 import type {EngineApi} from '../docker/api.js'
 import {Label} from '../engine/labels.js'
 import {serviceUrls} from '../engine/urls.js'
@@ -158,6 +159,7 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
         else engineReads.set(info.Id, readEngineSample(api, info.Id, 5_000))
       }
       const probe = derived?.spec ? toStatusProbe(await runProbe(derived.spec, {api, containerId: info.Id}), derived.source) : null
+      if (probe) debug('probe', () => `${service}: ${probe.type} ${probe.target} ${probe.ok ? 'ok' : `failed: ${probe.error}`} (${probe.latencyMs} ms, ${(monotonic() - t0).toFixed(1)} ms into the round)`)
       return {listed: listedContainer, info, service, facts, running, derived, probe}
     }),
   )

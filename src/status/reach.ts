@@ -14,6 +14,10 @@ import {detectContainer, selfContainerCandidates} from '../workspace/devcontaine
 export async function reachFor(api: EngineApi, env: NodeJS.ProcessEnv = process.env): Promise<Reach> {
   const published: Reach = {via: 'published', hostFor: probeHostFor(api.endpoint.host, env), direct: api.endpoint.host.startsWith('unix:') ? bridgeIsLocal : undefined}
   if (env.TTA_PROBE_HOST || !api.endpoint.host.startsWith('unix:') || !detectContainer(env).inContainer) return published
+  // In a container, but in the engine's own network namespace (its default bridge is here): the
+  // engine runs in this container with us, and published ports are ours. No need to look for
+  // ourselves among its containers.
+  if (process.platform === 'linux' && existsSync('/sys/class/net/docker0')) return published
   for (const candidate of selfContainerCandidates()) {
     try {
       const self = await api.json<{Config?: {Hostname?: string}; NetworkSettings?: {Networks?: Record<string, unknown>}}>({path: `/containers/${candidate}/json`, timeoutMs: 2_000})

@@ -84,7 +84,9 @@ describe('tta status on the fixture stack', () => {
     expect(byName.promtail?.probe).toMatchObject({type: 'http', source: 'healthcheck', ok: true})
     expect(byName.promtail?.probe?.target).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:9080\/ready$/)
     expect(byName.promtail?.probe?.target).not.toContain('127.0.0.1')
-    expect(byName['redis-exporter']?.probe).toMatchObject({type: 'tcp', source: 'port'})
+    // A plain TCP connect, at its address on the (local) bridge: no userland proxy to see through.
+    expect(byName['redis-exporter']?.probe).toMatchObject({type: 'tcp', source: 'port', ok: true})
+    expect(byName['redis-exporter']?.probe?.target).toMatch(/^\d+\.\d+\.\d+\.\d+:9121$/)
     expect(byName.redis?.urls).toEqual([`redis://localhost:${env.TTA_REDIS_PORT}`])
   })
 

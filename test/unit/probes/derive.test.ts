@@ -144,6 +144,12 @@ describe('reaching ports that are not published, on a local engine', () => {
     expect(deriveProbe(facts([{target: 9080, published: 19080}]), undefined, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toMatchObject({type: 'http', host: '127.0.0.1', port: 19080})
   })
 
+  it('connects a plain TCP probe to the container itself, past the userland proxy, when it can', () => {
+    const noHealthcheck = {...facts([{target: 9121, published: 19121}]), healthcheck: undefined}
+    expect(deriveProbe(noHealthcheck, undefined, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toEqual({type: 'tcp', host: '172.18.0.6', port: 9121, timeoutMs: 1000, direct: true})
+    expect(deriveProbe(noHealthcheck, undefined, local([])).spec).toEqual({type: 'tcp', host: '127.0.0.1', port: 19121, timeoutMs: 1000})
+  })
+
   it('falls back to running the healthcheck when the bridge is not ours (a remote engine, another namespace)', () => {
     expect(deriveProbe(facts([{target: 9080}]), undefined, local([])).spec).toMatchObject({type: 'exec'})
     expect(deriveProbe(facts([{target: 9080}]), undefined, ctx).spec).toMatchObject({type: 'exec'})
