@@ -106,6 +106,10 @@ export async function waitReady(container: Dockerode.Container, service: Service
   let restartsBefore = options.restartsBefore
   // When (local clock) this run of the container was first seen running: keyed by its StartedAt.
   let runningSince: {startedAt: string; at: number} | undefined
+  let lastExitCode: number | undefined
+  // With a restart policy a crash shows only as restarts: look every interval while settling. Without
+  // one, a crash leaves it exited: one look when the settle time is over is enough.
+  const lookOnceAfterSettling = (service.restart ?? 'no') === 'no'
   for (;;) {
     if (options.signal?.aborted) throw new AbortedError()
     const info = await container.inspect()
@@ -118,9 +122,14 @@ export async function waitReady(container: Dockerode.Container, service: Service
     restartsBefore ??= state.Status === 'restarting' ? Math.max(0, restartCount - 1) : restartCount
     const restarts = restartCount - restartsBefore
     if (restarts >= CRASH_LOOP_RESTARTS) {
-      throw new NotReadyError(service.name, crashLoopReason(restarts, state.ExitCode), state.Status, state.ExitCode)
+      // A container running again reports exit code 0: the code it last exited with is the one seen before.
+      const exitCode = state.Status === 'running' ? lastExitCode : state.ExitCode
+      throw new NotReadyError(service.name, crashLoopReason(restarts, exitCode), state.Status, exitCode)
     }
-    if (state.Status !== 'running') runningSince = undefined
+    if (state.Status !== 'running') {
+      runningSince = undefined
+      lastExitCode = state.ExitCode
+    }
     if (state.Status === 'running') {
       if (readiness.kind === 'running') {
         // A new run (another StartedAt, a restart counted, or not running when last seen) settles anew.
@@ -152,7 +161,7 @@ export async function waitReady(container: Dockerode.Container, service: Service
     }
     // Settling: one more look when the settle time is over, not one every interval (a hundred
     // services settling at once would otherwise cost the engine a thousand inspects).
-    const settleLeft = readiness.kind === 'running' && runningSince && state.Status === 'running' ? RUNNING_SETTLE_MS - (Date.now() - runningSince.at) : 0
+    const settleLeft = lookOnceAfterSettling && readiness.kind === 'running' && runningSince && state.Status === 'running' ? RUNNING_SETTLE_MS - (Date.now() - runningSince.at) : 0
     await sleep(Math.max(interval, Math.min(settleLeft, options.deadline - Date.now())), options.signal)
   }
 }
