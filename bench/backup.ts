@@ -6,13 +6,12 @@
 //   BENCH_ROWS=2000000 BENCH_ROUNDS=2 npx tsx bench/backup.ts   (smaller / fewer, for a quick look)
 import {spawnSync} from 'node:child_process'
 import {closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {connectEngine} from '../src/docker/client.js'
-import {Label} from '../src/engine/labels.js'
+import {freePort, median, removeProject} from './lib.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tta = join(repo, 'bin', 'run.js')
@@ -35,31 +34,8 @@ function sh(command: string, args: string[], options: {env?: Record<string, stri
   return {ms, stdout: result.stdout ?? ''}
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
 
-function removeProject(project: string): void {
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=${Label.project}=${project}`], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-  if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids])
-  for (const kind of ['network', 'volume'] as const) {
-    const names = spawnSync('docker', [kind, 'ls', '-q', '--filter', `label=${Label.project}=${project}`], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-    if (names.length > 0) spawnSync('docker', [kind, 'rm', ...names])
-  }
-}
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-}
 
 async function main(): Promise<void> {
   const conn = await connectEngine()

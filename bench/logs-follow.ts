@@ -12,6 +12,7 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {engineVersion, printTable, removeProject} from './lib.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tta = join(repo, 'bin', 'run.js')
@@ -79,13 +80,6 @@ function follow(name: string, command: string, args: string[], env: NodeJS.Proce
   return follower
 }
 
-function removeProject(project: string): void {
-  const label = `label=com.docker.compose.project=${project}`
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', label], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-  if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids])
-  const networks = spawnSync('docker', ['network', 'ls', '-q', '--filter', label], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-  if (networks.length > 0) spawnSync('docker', ['network', 'rm', ...networks])
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const round1 = (x: number): number => Math.round(x * 10) / 10
@@ -142,9 +136,8 @@ async function main(): Promise<void> {
     })
     const header = ['follower', 'max RSS', '1st min max', 'last min max', 'lines', 'lines/s']
     const lines = rows.map((r) => [r.name, `${r.maxRssMb} MB`, `${r.firstMinuteMaxMb} MB`, `${r.lastMinuteMaxMb} MB`, String(r.lines), String(r.linesPerSecond)])
-    const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
-    for (const line of [header, ...lines]) process.stdout.write(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ') + '\n')
-    const engine = spawnSync('docker', ['version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})'], {encoding: 'utf8'}).stdout.trim()
+    printTable(header, lines)
+    const engine = engineVersion()
     const load = loadavg().map((l) => Math.round(l * 100) / 100)
     const ttaRow = rows[0]
     const verdict = ttaRow && ttaRow.maxRssMb < 150 ? 'within' : 'OVER'

@@ -10,6 +10,7 @@ import {mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync} from
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {engineVersion, median, printTable, removeProject} from './lib.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tta = join(repo, 'bin', 'run.js')
@@ -57,18 +58,7 @@ function lineCount(command: string, args: string[], env: NodeJS.ProcessEnv): num
   return result.stdout.split('\n').filter(Boolean).length
 }
 
-function removeProject(project: string): void {
-  const label = `label=com.docker.compose.project=${project}`
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', label], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-  if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids])
-  const networks = spawnSync('docker', ['network', 'ls', '-q', '--filter', label], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-  if (networks.length > 0) spawnSync('docker', ['network', 'rm', ...networks])
-}
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2
-}
 
 async function main(): Promise<void> {
   const roundsArg = process.argv.indexOf('--rounds')
@@ -112,9 +102,8 @@ async function main(): Promise<void> {
     const rows = Object.entries(samples).map(([name, xs]) => ({name, medianMs: Math.round(median(xs)), minMs: Math.round(Math.min(...xs)), ratio: Math.round((median(xs) / compose) * 100) / 100}))
     const header = ['command', 'median', 'min', 'vs compose logs']
     const lines = rows.map((r) => [r.name, `${r.medianMs} ms`, `${r.minMs} ms`, `${r.ratio.toFixed(2)}x`])
-    const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
-    for (const line of [header, ...lines]) process.stdout.write(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ') + '\n')
-    const engine = spawnSync('docker', ['version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})'], {encoding: 'utf8'}).stdout.trim()
+    printTable(header, lines)
+    const engine = engineVersion()
     const load = loadavg().map((l) => Math.round(l * 100) / 100)
     mkdirSync(join(repo, 'bench/results'), {recursive: true})
     writeFileSync(join(repo, 'bench/results/logs.json'), JSON.stringify({date: new Date().toISOString(), engine, services: SERVICES, linesPerService: LINES, linesPrinted: counts, rounds, loadAverage: load, rows}, null, 2) + '\n')

@@ -7,26 +7,16 @@
 //   npx tsx bench/status.ts --rounds 30
 import {spawnSync} from 'node:child_process'
 import {cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {engineVersion, freePort, median, p90, printTable, removeProject} from './lib.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tta = join(repo, 'bin', 'run.js')
 const PROJECT = 'bench-status'
 const PORT_VARS = ['REDIS', 'NEO4J_HTTP', 'NEO4J_BOLT', 'POSTGRES', 'ADMIN_API', 'CLINICAL_API', 'DEVELOPER_API', 'PATIENT_API', 'LANGGRAPH', 'FRONTEND', 'PROMETHEUS', 'ALERTMANAGER', 'GRAFANA', 'LOKI', 'NODE_EXPORTER', 'CADVISOR', 'BLACKBOX', 'POSTGRES_EXPORTER', 'REDIS_EXPORTER'].map((n) => `TTA_${n}_PORT`)
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as {port: number}).port
-      server.close(() => resolvePort(port))
-    })
-  })
-}
 
 /** Runs a command with its output discarded by the child itself (no pipe to drain), returns ms. */
 function timed(command: string, args: string[], env: NodeJS.ProcessEnv, expectCode = 0): number {
@@ -37,21 +27,7 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv, expectCo
   return ms
 }
 
-function removeProject(project: string): void {
-  const label = `label=com.docker.compose.project=${project}`
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', label], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-  if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids])
-  for (const kind of ['network', 'volume'] as const) {
-    const names = spawnSync('docker', [kind, 'ls', '-q', '--filter', label], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-    if (names.length > 0) spawnSync('docker', [kind, 'rm', ...names])
-  }
-}
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2
-}
-const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))] as number
 
 async function main(): Promise<void> {
   const roundsArg = process.argv.indexOf('--rounds')
@@ -87,9 +63,8 @@ async function main(): Promise<void> {
     const rows = Object.entries(samples).map(([name, xs]) => ({name, medianMs: Math.round(median(xs)), p90Ms: Math.round(p90(xs)), ratio: Math.round((median(xs) / compose) * 100) / 100}))
     const header = ['command', 'median', 'p90', 'vs compose ps']
     const lines = rows.map((r) => [r.name, `${r.medianMs} ms`, `${r.p90Ms} ms`, `${r.ratio.toFixed(2)}x`])
-    const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
-    for (const line of [header, ...lines]) process.stdout.write(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ') + '\n')
-    const engine = spawnSync('docker', ['version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})'], {encoding: 'utf8'}).stdout.trim()
+    printTable(header, lines)
+    const engine = engineVersion()
     const load = loadavg().map((l) => Math.round(l * 100) / 100)
     mkdirSync(join(repo, 'bench/results'), {recursive: true})
     writeFileSync(join(repo, 'bench/results/status.json'), JSON.stringify({date: new Date().toISOString(), engine, services: 19, rounds, loadAverage: load, rows}, null, 2) + '\n')

@@ -20,6 +20,7 @@ import {Label} from '../src/engine/labels.js'
 import {healthcheckCommand} from '../src/engine/readiness.js'
 import {containerSpec, networkName} from '../src/engine/spec.js'
 import {loadWorkspaceConfig} from '../src/workspace/config.js'
+import {printTable, removeProject} from './lib.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tta = join(repo, 'bin', 'run.js')
@@ -42,14 +43,6 @@ function run(command: string, args: string[], env: Record<string, string> = {}):
   return ms
 }
 
-function removeProject(project: string): void {
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=${Label.project}=${project}`], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-  if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids])
-  for (const kind of ['network', 'volume'] as const) {
-    const names = spawnSync('docker', [kind, 'ls', '-q', '--filter', `label=${Label.project}=${project}`], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-    if (names.length > 0) spawnSync('docker', [kind, 'rm', ...names])
-  }
-}
 
 /** The critical-path limit: create+start each service once its dependencies are ready, poll every 50 ms. */
 async function limit(conn: EngineConnection, loaded: LoadedProject): Promise<number> {
@@ -161,8 +154,7 @@ async function main(): Promise<void> {
   const x = (a: number, b: number): string => `${(a / b).toFixed(2)}x`
   const header = ['case', 'tta cold', 'compose --wait cold', 'limit', 'tta/compose cold', 'tta/limit cold', 'tta warm', 'compose warm', 'tta/compose warm']
   const lines = rows.map((r) => [r.case, s(r.ttaCold), s(r.composeCold), s(r.limit), x(r.ttaCold, r.composeCold), x(r.ttaCold, r.limit), s(r.ttaWarm), s(r.composeWarm), x(r.ttaWarm, r.composeWarm)])
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
-  for (const line of [header, ...lines]) process.stdout.write(line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ') + '\n')
+  printTable(header, lines)
   const engine = `${conn.version} (API ${conn.apiVersion})`
   mkdirSync(join(repo, 'bench/results'), {recursive: true})
   writeFileSync(join(repo, 'bench/results/up.json'), JSON.stringify({date: new Date().toISOString(), engine, rows}, null, 2) + '\n')
