@@ -65,15 +65,27 @@ async function stackNames(kind: 'config' | 'secret' | 'service'): Promise<string
 /** Host ports of the API's healthy tasks (host-mode publishing: each task has its own). */
 async function apiPorts(): Promise<number[]> {
   const out = await docker(['ps', '--filter', `label=com.docker.swarm.service.name=${stack}_api`, '--filter', 'health=healthy', '--format', '{{.Ports}}'])
-  return [...new Set([...out.stdout.matchAll(/(?:0\.0\.0\.0|\[::\]):(\d+)->3000\/tcp/g)].map((m) => Number(m[1])))]
+  // The IPv4 binding only: we GET 127.0.0.1, and the engine may give the IPv6 one another port.
+  return [...new Set([...out.stdout.matchAll(/0\.0\.0\.0:(\d+)->3000\/tcp/g)].map((m) => Number(m[1])))]
 }
 
 async function apiGet(path: string): Promise<string[]> {
-  const ports = await waitFor(async () => {
-    const found = await apiPorts()
-    return found.length > 0 ? found : undefined
-  }, {timeoutMs: 30_000, description: 'a healthy api task'})
-  return Promise.all(ports.map(async (port) => (await httpGet(`http://127.0.0.1:${port}${path}`)).body.trim()))
+  // Right after a start-first update the old task may still be listed healthy while it shuts
+  // down: a refused connection means look again, not a failure.
+  return waitFor(async () => {
+    const ports = await apiPorts()
+    if (ports.length === 0) return undefined
+    // A refused connection throws: waitFor tries again (and reports the last error on timeout).
+    return Promise.all(ports.map(async (port) => (await httpGet(`http://127.0.0.1:${port}${path}`)).body.trim()))
+  }, {timeoutMs: 30_000, description: 'a healthy api task answering'})
+}
+
+/** What every healthy api task serves at `path`, once the old tasks of an update have gone. */
+async function apiServesOnly(path: string, expected: string): Promise<string[]> {
+  return waitFor(async () => {
+    const bodies = await apiGet(path)
+    return bodies.length === 1 && bodies[0] === expected ? bodies : undefined
+  }, {timeoutMs: 60_000, intervalMs: 500, description: `only ${expected} served at ${path}`}).catch(async () => apiGet(path))
 }
 
 interface Deployment {
@@ -158,7 +170,7 @@ describe('swarm deploy: backupFirst, cleanup, Ctrl-C', () => {
     expect(result.stderr).toContain('nothing deployed yet: nothing to back up')
     expect(result.stdout).toContain('deployed v1 on production')
     expect(result.code).toBe(0)
-    expect(await apiGet('/conf.txt')).toEqual(['conf-1'])
+    expect(await apiServesOnly('/conf.txt', 'conf-1')).toEqual(['conf-1'])
     expect(await stackNames('service')).toEqual([`${stack}_api`, `${stack}_cache`, `${stack}_worker`])
     const configs = await stackNames('config')
     v1Conf = configs.find((c) => c.startsWith(`${stack}_api_conf_`)) ?? ''
@@ -191,7 +203,7 @@ describe('swarm deploy: backupFirst, cleanup, Ctrl-C', () => {
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(/✔ back up datastores: backup \S+ \(cache, /)
     expect(result.stderr).toMatch(/✔ clean up: removed services worker, 1 secret, 1 config/)
-    expect(await apiGet('/conf.txt')).toEqual(['conf-2'])
+    expect(await apiServesOnly('/conf.txt', 'conf-2')).toEqual(['conf-2'])
 
     // The backup: the redis strategy against the swarm task's container.
     const backups = join(workspace, '.tta', 'backups')
@@ -219,7 +231,7 @@ describe('swarm deploy: backupFirst, cleanup, Ctrl-C', () => {
     const before = (await stackNames('config')).filter((c) => c.startsWith(`${stack}_api_conf_`))
     const result = await tta(['deploy', 'production', '-y'])
     expect(result.code).toBe(0)
-    expect(await apiGet('/conf.txt')).toEqual(['conf-3'])
+    expect(await apiServesOnly('/conf.txt', 'conf-3')).toEqual(['conf-3'])
     const after = (await stackNames('config')).filter((c) => c.startsWith(`${stack}_api_conf_`))
     expect(after).toHaveLength(2)
     expect(after).not.toContain(v1Conf)
@@ -228,7 +240,7 @@ describe('swarm deploy: backupFirst, cleanup, Ctrl-C', () => {
     const back = await tta(['deploy', 'production', '--rollback', '-y'])
     expect(back.stdout).toContain('rolled back to v2 on production')
     expect(back.code).toBe(0)
-    expect(await apiGet('/version')).toEqual(['v2'])
+    expect(await apiServesOnly('/version', 'v2')).toEqual(['v2'])
   })
 
   it('Ctrl-C during the rollout: exit 130, swarm finishes the update by itself, recorded once as interrupted, here and on the target', async () => {
