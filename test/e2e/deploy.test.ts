@@ -39,7 +39,8 @@ function tta(args: string[], opts: {env?: Record<string, string>; timeoutMs?: nu
 /** Host ports of the stack's healthy API tasks (host-mode publishing: each task has its own). */
 async function healthyApiPorts(): Promise<number[]> {
   const out = await docker(['ps', '--filter', `label=com.docker.swarm.service.name=${swarmProject}_api`, '--filter', 'health=healthy', '--format', '{{.Ports}}'])
-  return [...out.stdout.matchAll(/(?:0\.0\.0\.0|\[::\]):(\d+)->3000\/tcp/g)].map((m) => Number(m[1])).filter((p, i, all) => all.indexOf(p) === i)
+  // The IPv4 binding only: we GET 127.0.0.1, and the engine may give the IPv6 one another port.
+  return [...out.stdout.matchAll(/0\.0\.0\.0:(\d+)->3000\/tcp/g)].map((m) => Number(m[1])).filter((p, i, all) => all.indexOf(p) === i)
 }
 
 async function swarmVersion(): Promise<string> {
