@@ -110,6 +110,9 @@ export async function waitReady(container: Dockerode.Container, service: Service
   // With a restart policy a crash shows only as restarts: look every interval while settling. Without
   // one, a crash leaves it exited: one look when the settle time is over is enough.
   const lookOnceAfterSettling = (service.restart ?? 'no') === 'no'
+  // Kept from an earlier run (not started by this one), without a restart policy: running now means
+  // it did not exit at start; a warm `tta dev` does not wait for it to settle again.
+  const keptAndSettled = options.restartsBefore === undefined && lookOnceAfterSettling
   for (;;) {
     if (options.signal?.aborted) throw new AbortedError()
     const info = await container.inspect()
@@ -137,7 +140,7 @@ export async function waitReady(container: Dockerode.Container, service: Service
         if (runningSince?.startedAt !== run) runningSince = {startedAt: run, at: Date.now()}
         // Up long enough by the engine's clock (a kept container), or seen up for the settle time.
         const upByEngineClock = Date.now() - Date.parse(state.StartedAt)
-        if (upByEngineClock >= 10 * RUNNING_SETTLE_MS || Date.now() - runningSince.at >= RUNNING_SETTLE_MS) return 'running'
+        if (keptAndSettled || upByEngineClock >= 10 * RUNNING_SETTLE_MS || Date.now() - runningSince.at >= RUNNING_SETTLE_MS) return 'running'
       }
       if (state.Health?.Status === 'healthy') return 'healthcheck'
       if (readiness.kind === 'healthcheck') {

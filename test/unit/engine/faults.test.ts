@@ -165,6 +165,14 @@ describe('waitReady and a crash-looping container', () => {
     expect(inspects).toBe(2)
   })
 
+  it('a running container kept from an earlier run, without a restart policy, is ready at once (warm tta dev)', async () => {
+    const container = fake([{Status: 'running', ExitCode: 0, StartedAt: at(1_000), RestartCount: 0}])
+    const t0 = Date.now()
+    expect(await waitReady(container, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20})).toBe('running')
+    expect(inspects).toBe(1)
+    expect(Date.now() - t0).toBeLessThan(RUNNING_SETTLE_MS)
+  })
+
   it('names the code it last exited with when the crash loop is seen while it runs again', async () => {
     const container = fake([
       {Status: 'restarting', ExitCode: 3, StartedAt: at(0), RestartCount: 1},
