@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -27,11 +27,6 @@ function parserStat(): string | undefined {
   }
 }
 
-/** Changes whenever the file or tta's parser of it changes: inode, size, mtime and ctime in ns. */
-function cacheKey(file: string, parser: string): string {
-  const s = statSync(file, {bigint: true})
-  return [file, s.ino, s.size, s.mtimeNs, s.ctimeNs, parser].join('|')
-}
 
 /**
  * openWorkspace for the commands run many times an hour (`tta status`): tta.config.yaml as
@@ -43,9 +38,12 @@ export async function openWorkspaceCached(cwd: string, explicit?: string): Promi
   const {root, foundBy} = findWorkspaceRoot(cwd, explicit)
   const envFile = join(root, '.env')
   const file = join(root, WORKSPACE_CONFIG_FILE)
-  if (!existsSync(file)) return {root, foundBy, config: {images: {}, composeFiles: []}, envFile}
+  // One stat answers both "is there a config?" and the cache key.
+  const stat = statSync(file, {bigint: true, throwIfNoEntry: false})
+  if (!stat) return {root, foundBy, config: {images: {}, composeFiles: []}, envFile}
   const parser = parserStat()
-  const key = parser === undefined ? undefined : cacheKey(file, parser)
+  // Changes whenever the file or tta's parser of it changes: inode, size, mtime and ctime in ns.
+  const key = parser === undefined ? undefined : [file, stat.ino, stat.size, stat.mtimeNs, stat.ctimeNs, parser].join('|')
   const cacheFile = join(root, '.tta', 'cache', 'config.json')
   if (key === undefined) return {root, foundBy, config: await parse(root), envFile}
   try {

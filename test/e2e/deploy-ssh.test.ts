@@ -10,7 +10,8 @@ import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {cleanupProject, docker, freePort, httpGet, PROJECT_LABEL, repoRoot, run, runTta, standinImage, uniqueProject, waitFor} from './helpers.js'
+import {gitIn, startRegistry} from './deploy-helpers.js'
+import {cleanupProject, freePort, httpGet, repoRoot, run, runTta, standinImage, uniqueProject, waitFor} from './helpers.js'
 
 const SSHD = '/usr/sbin/sshd'
 const project = uniqueProject('deploy-ssh')
@@ -28,10 +29,7 @@ let userKnownHostsBefore: string | undefined
 
 const host = (): string => `ssh://root@127.0.0.1:${sshPort}`
 
-async function git(args: string[]): Promise<void> {
-  const result = await run('git', ['-c', 'user.email=e2e@tta.test', '-c', 'user.name=tta e2e', ...args], {cwd: workspace, timeoutMs: 30_000})
-  if (result.code !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`)
-}
+const git = gitIn(() => workspace)
 
 function tta(args: string[], env: Record<string, string> = {}) {
   return runTta([...args, '--workspace', workspace], {env: {TTA_API_PORT: String(apiPort), XDG_CONFIG_HOME: xdg, SSH_AUTH_SOCK: '', ...env}, timeoutMs: 150_000})
@@ -133,9 +131,7 @@ beforeAll(async () => {
   await git(['commit', '-q', '-m', 'v1'])
 
   // On a network of its own: nothing depends on the engine's default bridge.
-  await docker(['network', 'create', '--label', `${PROJECT_LABEL}=${project}`, registryName])
-  await docker(['run', '-d', '--name', registryName, '--network', registryName, '--label', `${PROJECT_LABEL}=${project}`, '-p', `127.0.0.1:${registryPort}:5000`, standinImage('registry')])
-  await waitFor(async () => (await httpGet(`http://127.0.0.1:${registryPort}/v2/`, 1_000)).status === 200, {timeoutMs: 20_000, description: 'registry /v2/'})
+  await startRegistry(project, registryName, registryPort)
 }, 120_000)
 
 afterAll(async () => {

@@ -9,26 +9,17 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {cleanupProject, docker, freePort, httpGet, PROJECT_LABEL, repoRoot, run, runTta, standinImage, ttaBin, uniqueProject, waitFor} from './helpers.js'
+import {commitVersion as commitVersionIn, ensureSwarm, gitIn, healthyTaskPorts, removeStack, STACK_LABEL, startRegistry} from './deploy-helpers.js'
+import {cleanupProject, docker, freePort, httpGet, repoRoot, run, runTta, standinImage, ttaBin, uniqueProject, waitFor} from './helpers.js'
 
-const STACK_LABEL = 'com.docker.stack.namespace'
 const stack = uniqueProject('deploy-ops')
 const registryName = `${stack}-registry`
 let registryPort = 0
 let workspace = ''
 let swarmInitialized = false
 
-async function git(args: string[]): Promise<void> {
-  const result = await run('git', ['-c', 'user.email=e2e@tta.test', '-c', 'user.name=tta e2e', ...args], {cwd: workspace, timeoutMs: 30_000})
-  if (result.code !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`)
-}
-
-async function commitVersion(version: string, change: () => void): Promise<void> {
-  change()
-  await git(['add', '-A'])
-  await git(['commit', '-q', '--allow-empty', '-m', version])
-  await git(['tag', version])
-}
+const git = gitIn(() => workspace)
+const commitVersion = (version: string, change: () => void): Promise<void> => commitVersionIn(git, version, change)
 
 function tta(args: string[]) {
   return runTta([...args, '--workspace', workspace], {timeoutMs: 170_000})
@@ -62,18 +53,11 @@ async function stackNames(kind: 'config' | 'secret' | 'service'): Promise<string
   return out.stdout.trim().split('\n').filter(Boolean).sort()
 }
 
-/** Host ports of the API's healthy tasks (host-mode publishing: each task has its own). */
-async function apiPorts(): Promise<number[]> {
-  const out = await docker(['ps', '--filter', `label=com.docker.swarm.service.name=${stack}_api`, '--filter', 'health=healthy', '--format', '{{.Ports}}'])
-  // The IPv4 binding only: we GET 127.0.0.1, and the engine may give the IPv6 one another port.
-  return [...new Set([...out.stdout.matchAll(/0\.0\.0\.0:(\d+)->3000\/tcp/g)].map((m) => Number(m[1])))]
-}
-
 async function apiGet(path: string): Promise<string[]> {
   // Right after a start-first update the old task may still be listed healthy while it shuts
   // down: a refused connection means look again, not a failure.
   return waitFor(async () => {
-    const ports = await apiPorts()
+    const ports = await healthyTaskPorts(`${stack}_api`, 3000)
     if (ports.length === 0) return undefined
     // A refused connection throws: waitFor tries again (and reports the last error on timeout).
     return Promise.all(ports.map(async (port) => (await httpGet(`http://127.0.0.1:${port}${path}`)).body.trim()))
@@ -136,27 +120,12 @@ beforeAll(async () => {
   await git(['init', '-q'])
   await commitVersion('v1', () => writeOps({worker: true, conf: 'conf-1'}))
 
-  await docker(['network', 'create', '--label', `${PROJECT_LABEL}=${stack}`, registryName])
-  await docker(['run', '-d', '--name', registryName, '--network', registryName, '--label', `${PROJECT_LABEL}=${stack}`, '-p', `127.0.0.1:${registryPort}:5000`, standinImage('registry')])
-  await waitFor(async () => (await httpGet(`http://127.0.0.1:${registryPort}/v2/`, 1_000)).status === 200, {timeoutMs: 20_000, description: 'registry /v2/'})
-
-  const state = (await docker(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim()
-  if (state !== 'active') {
-    await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'])
-    swarmInitialized = true
-  }
+  await startRegistry(stack, registryName, registryPort)
+  swarmInitialized = await ensureSwarm()
 }, 120_000)
 
 afterAll(async () => {
-  const services = (await docker(['service', 'ls', '-q', '--filter', `label=${STACK_LABEL}=${stack}`], {allowFailure: true})).stdout.trim().split('\n').filter(Boolean)
-  if (services.length > 0) await docker(['service', 'rm', ...services], {allowFailure: true})
-  await waitFor(async () => (await docker(['ps', '-aq', '--filter', `label=${STACK_LABEL}=${stack}`])).stdout.trim() === '', {timeoutMs: 30_000, description: 'stack tasks gone'}).catch(() => undefined)
-  for (const kind of ['config', 'secret', 'network']) {
-    const ids = (await docker([kind, 'ls', '-q', '--filter', `label=${STACK_LABEL}=${stack}`], {allowFailure: true})).stdout.trim().split('\n').filter(Boolean)
-    if (ids.length > 0) await docker([kind, 'rm', ...ids], {allowFailure: true})
-  }
-  const volumes = (await docker(['volume', 'ls', '-q', '--filter', `label=${STACK_LABEL}=${stack}`], {allowFailure: true})).stdout.trim().split('\n').filter(Boolean)
-  if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes], {allowFailure: true})
+  await removeStack(stack)
   if (swarmInitialized) await docker(['swarm', 'leave', '--force'], {allowFailure: true})
   await cleanupProject(stack, {images: true})
   if (workspace) rmSync(workspace, {recursive: true, force: true})

@@ -7,9 +7,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {cleanupProject, docker, freePort, httpGet, PROJECT_LABEL, repoRoot, run, runTta, standinImage, uniqueProject, waitFor} from './helpers.js'
+import {commitVersion as commitVersionIn, ensureSwarm, gitIn, healthyTaskPorts, removeStack, STACK_LABEL, startRegistry} from './deploy-helpers.js'
+import {cleanupProject, docker, freePort, httpGet, PROJECT_LABEL, repoRoot, runTta, standinImage, uniqueProject, waitFor} from './helpers.js'
 
-const STACK_LABEL = 'com.docker.stack.namespace'
 const swarmProject = uniqueProject('deploy-swarm')
 const composeProject = uniqueProject('deploy-compose')
 const registryName = `${swarmProject}-registry`
@@ -18,29 +18,16 @@ let apiPort = 0
 let workspace = ''
 let swarmInitialized = false
 
-async function git(args: string[]): Promise<string> {
-  const result = await run('git', ['-c', 'user.email=e2e@tta.test', '-c', 'user.name=tta e2e', ...args], {cwd: workspace, timeoutMs: 30_000})
-  if (result.code !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`)
-  return result.stdout
-}
-
-/** Commits the workspace as `version` (after `change`) and tags it, so `git describe` names it. */
-async function commitVersion(version: string, change: () => void): Promise<void> {
-  change()
-  await git(['add', '-A'])
-  await git(['commit', '-q', '--allow-empty', '-m', version])
-  await git(['tag', version])
-}
+const git = gitIn(() => workspace)
+const commitVersion = (version: string, change: () => void): Promise<void> => commitVersionIn(git, version, change)
 
 function tta(args: string[], opts: {env?: Record<string, string>; timeoutMs?: number} = {}) {
   return runTta([...args, '--workspace', workspace], {env: {TTA_API_PORT: String(apiPort), ...opts.env}, timeoutMs: opts.timeoutMs ?? 150_000})
 }
 
 /** Host ports of the stack's healthy API tasks (host-mode publishing: each task has its own). */
-async function healthyApiPorts(): Promise<number[]> {
-  const out = await docker(['ps', '--filter', `label=com.docker.swarm.service.name=${swarmProject}_api`, '--filter', 'health=healthy', '--format', '{{.Ports}}'])
-  // The IPv4 binding only: we GET 127.0.0.1, and the engine may give the IPv6 one another port.
-  return [...out.stdout.matchAll(/0\.0\.0\.0:(\d+)->3000\/tcp/g)].map((m) => Number(m[1])).filter((p, i, all) => all.indexOf(p) === i)
+function healthyApiPorts(): Promise<number[]> {
+  return healthyTaskPorts(`${swarmProject}_api`, 3000)
 }
 
 async function swarmVersion(): Promise<string> {
@@ -98,29 +85,13 @@ beforeAll(async () => {
   await git(['init', '-q'])
   await commitVersion('v1', () => undefined)
 
-  // On a network of its own: nothing depends on the engine's default bridge.
-  await docker(['network', 'create', '--label', `${PROJECT_LABEL}=${swarmProject}`, registryName])
-  await docker(['run', '-d', '--name', registryName, '--network', registryName, '--label', `${PROJECT_LABEL}=${swarmProject}`, '-p', `127.0.0.1:${registryPort}:5000`, standinImage('registry')])
-  await waitFor(async () => (await httpGet(`http://127.0.0.1:${registryPort}/v2/`, 1_000)).status === 200, {timeoutMs: 20_000, description: 'registry /v2/'})
-
-  const state = (await docker(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim()
-  if (state !== 'active') {
-    await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'])
-    swarmInitialized = true
-  }
+  await startRegistry(swarmProject, registryName, registryPort)
+  swarmInitialized = await ensureSwarm()
 }, 120_000)
 
 afterAll(async () => {
   // The stack first (services, then what they used), then the swarm we made, then plain resources.
-  const services = (await docker(['service', 'ls', '-q', '--filter', `label=${STACK_LABEL}=${swarmProject}`], {allowFailure: true})).stdout.trim().split('\n').filter(Boolean)
-  if (services.length > 0) await docker(['service', 'rm', ...services], {allowFailure: true})
-  await waitFor(async () => (await docker(['ps', '-aq', '--filter', `label=${STACK_LABEL}=${swarmProject}`])).stdout.trim() === '', {timeoutMs: 30_000, description: 'stack tasks gone'}).catch(() => undefined)
-  for (const kind of ['config', 'secret', 'network']) {
-    const ids = (await docker([kind, 'ls', '-q', '--filter', `label=${STACK_LABEL}=${swarmProject}`], {allowFailure: true})).stdout.trim().split('\n').filter(Boolean)
-    if (ids.length > 0) await docker([kind, 'rm', ...ids], {allowFailure: true})
-  }
-  const volumes = (await docker(['volume', 'ls', '-q', '--filter', `label=${STACK_LABEL}=${swarmProject}`], {allowFailure: true})).stdout.trim().split('\n').filter(Boolean)
-  if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes], {allowFailure: true})
+  await removeStack(swarmProject)
   if (swarmInitialized) await docker(['swarm', 'leave', '--force'], {allowFailure: true})
   await cleanupProject(composeProject, {images: true})
   await cleanupProject(swarmProject, {images: true})
