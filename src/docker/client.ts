@@ -2,8 +2,11 @@ import type Dockerode from 'dockerode'
 
 import {ExitCode, TtaError} from '../errors.js'
 import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
-import {SshError, sshTransport} from './ssh.js'
+import {sshTransport} from './ssh.js'
 import {traceModem} from './trace.js'
+import {unreachable} from './unreachable.js'
+
+export {unreachable} from './unreachable.js'
 
 export interface EngineConnection {
   docker: Dockerode
@@ -79,19 +82,6 @@ export async function connectEngine(env: NodeJS.ProcessEnv = process.env): Promi
   } finally {
     clearTimeout(timer)
   }
-}
-
-/** The exit-3 error for an engine that does not answer, with how to fix it. */
-export function unreachable(endpoint: EngineEndpoint, error: Error & {code?: string}): TtaError {
-  // The ssh transport's own errors say what failed (refused key, changed host key, ...) and what to do.
-  if (error instanceof SshError) return new TtaError(`cannot reach the Docker engine at ${endpoint.host}: ${error.message}`, ExitCode.engineUnreachable, error.hint)
-  const via = endpoint.context ? `${endpoint.host} (docker context "${endpoint.context}")` : `${endpoint.host} (${endpoint.source})`
-  const reason = error.code === 'ENOENT' ? 'no socket there' : error.code === 'EACCES' ? 'permission denied' : error.code === 'ECONNREFUSED' ? 'connection refused' : error.message
-  const hint =
-    error.code === 'EACCES'
-      ? 'add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again) or run as root'
-      : 'start the Docker engine (Docker Desktop, `sudo systemctl start docker`, or `sudo dockerd &`), or point DOCKER_HOST / `docker context use` at a running one'
-  return new TtaError(`cannot reach the Docker engine at ${via}: ${reason}`, ExitCode.engineUnreachable, hint)
 }
 
 /** API versions compare numerically per component ("1.9" < "1.41"). */

@@ -1,9 +1,9 @@
-import {createHash} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
 import {ExitCode, TtaError} from '../errors.js'
+import {sha256Hex} from '../hash.js'
 
 /** Where the Docker engine is, and how it was chosen (shown by `tta doctor` and in errors). */
 export interface EngineEndpoint {
@@ -63,7 +63,7 @@ export function resolveEndpoint(env: NodeJS.ProcessEnv = process.env, home: stri
 
 /** The docker CLI stores a context under the sha256 of its name. */
 export function contextDigest(name: string): string {
-  return createHash('sha256').update(name).digest('hex')
+  return sha256Hex(name)
 }
 
 function currentContext(configDir: string): string | undefined {

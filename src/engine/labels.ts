@@ -1,6 +1,5 @@
-import {createHash} from 'node:crypto'
-
 import type {Service} from '../compose/model.js'
+import {sha256Hex} from '../hash.js'
 
 /** Docker Compose's own label keys: shared so `docker compose -p NAME ps|logs|down` sees what tta made. */
 export const Label = {
@@ -34,7 +33,7 @@ export function projectFilter(project: string, extra: string[] = []): {label: st
  * decides which healthcheck fields reach the engine.
  */
 export function configHash(service: Service, extra: Record<string, unknown> = {}): string {
-  return createHash('sha256').update(canonicalJson({service, extra})).digest('hex')
+  return sha256Hex(canonicalJson({service, extra}))
 }
 
 export function canonicalJson(value: unknown): string {

@@ -40,7 +40,7 @@ export type Reach =
       hostFor: (hostIp: string | undefined) => string
       /**
        * Whether a network's bridge is in tta's own network namespace (a local engine), so the
-       * containers' addresses on it answer directly: ports that are not published are probed there.
+       * containers' addresses on it answer directly: every port is probed there, published or not.
        */
       direct?: (networkId: string) => boolean
     }
@@ -86,9 +86,16 @@ export function redisPassword(facts: Pick<ServiceFacts, 'command' | 'environment
   return facts.environment.REDIS_PASSWORD || facts.environment.REDISCLI_AUTH || undefined
 }
 
-/** Where tta reaches a container port of the service, or undefined when it cannot. */
-export function addressOf(facts: ServiceFacts, target: number, reach: Reach): {host: string; port: number} | undefined {
+/**
+ * Where tta reaches a container port of the service, or undefined when it cannot. When the
+ * container's network is local (reach.direct), its own address first: no userland proxy in
+ * between, which costs a process hop per connection and accepts every connection on a published
+ * port whether or not the service listens. Else its published host port.
+ */
+export function addressOf(facts: ServiceFacts, target: number, reach: Reach): {host: string; port: number; direct?: true} | undefined {
   if (reach.via === 'published') {
+    const own = reach.direct ? containerAddress(facts, target, reach) : undefined
+    if (own) return {...own, direct: true}
     const port = facts.ports.find((p) => p.target === target && p.published !== undefined && p.protocol === 'tcp')
     if (port?.published) return {host: reach.hostFor(port.hostIp), port: port.published}
   }
@@ -134,7 +141,7 @@ export function deriveProbe(facts: ServiceFacts, override: ProbeOverride | undef
   if (kind === 'redis' || kind === 'postgres') {
     const address = at(KNOWN[kind])
     if (address) {
-      const base = {...address, timeoutMs: ctx.timeoutMs}
+      const base = {host: address.host, port: address.port, timeoutMs: ctx.timeoutMs}
       if (kind === 'redis') return {spec: {type: 'redis', ...base, password: redisPassword(facts)}, source: 'image'}
       const user = facts.environment.POSTGRES_USER || 'postgres'
       return {spec: {type: 'postgres', ...base, user, database: facts.environment.POSTGRES_DB || user}, source: 'image'}
@@ -148,13 +155,9 @@ export function deriveProbe(facts: ServiceFacts, override: ProbeOverride | undef
   }
   const url = healthcheckUrl(facts.healthcheck?.test)
   const urlAddress = url ? at(url.port) : undefined
-  if (url && urlAddress) return {spec: {type: 'http', ...urlAddress, path: url.path, timeoutMs: ctx.timeoutMs}, source: 'healthcheck'}
+  if (url && urlAddress) return {spec: {type: 'http', host: urlAddress.host, port: urlAddress.port, path: url.path, timeoutMs: ctx.timeoutMs}, source: 'healthcheck'}
   if (hcCommand) return {spec: {type: 'exec', command: hcCommand, timeoutMs: execTimeout}, source: 'healthcheck'}
   const first = firstPort(facts, ctx.reach)
-  // The container's own address when tta can route there: no userland proxy in between, which
-  // accepts every connection on a published port, so "refused" is known at once.
-  const direct = first === undefined ? undefined : containerAddress(facts, first, ctx.reach)
-  if (direct) return {spec: {type: 'tcp', ...direct, timeoutMs: ctx.timeoutMs, direct: true}, source: 'port'}
   const firstAddress = first === undefined ? undefined : at(first)
   if (firstAddress) return {spec: {type: 'tcp', ...firstAddress, timeoutMs: ctx.timeoutMs}, source: 'port'}
   return {spec: undefined, source: 'none', reason: ctx.reach.via === 'published' ? 'no published port and no healthcheck: only the container state is known' : 'no reachable port and no healthcheck: only the container state is known'}
@@ -165,13 +168,13 @@ function fromOverride(facts: ServiceFacts, o: ProbeOverride, ctx: DeriveContext,
   const at = (target: number) => addressOf(facts, target, ctx.reach)
   const fail = (reason: string): DerivedProbe => ({spec: undefined, source: 'config', reason})
   // The entry's container port, else a default, else the first reachable port; then its address.
-  const resolve = (port: number | undefined, fallback: number | undefined): {target: number; host: string; port: number} | DerivedProbe => {
+  const resolve = (port: number | undefined, fallback: number | undefined): {target: number; host: string; port: number; direct?: true} | DerivedProbe => {
     const target = port ?? fallback ?? firstPort(facts, ctx.reach)
     if (target === undefined) return fail(`probes.${facts.service}: the service has no TCP port tta can reach; set port:, or use type: exec`)
     const address = at(target)
     return address ? {target, ...address} : fail(unreachable(facts, target, ctx.reach))
   }
-  const isAddress = (p: object): p is {target: number; host: string; port: number} => 'target' in p
+  const isAddress = (p: object): p is {target: number; host: string; port: number; direct?: true} => 'target' in p
   switch (o.type) {
     case 'none':
       return fail('probe disabled in tta.config.yaml')
@@ -195,7 +198,7 @@ function fromOverride(facts: ServiceFacts, o: ProbeOverride, ctx: DeriveContext,
       const address = resolve(o.port, fallback)
       if (!isAddress(address)) return address
       const base = {host: address.host, port: address.port, timeoutMs}
-      if (o.type === 'tcp') return {spec: {type: 'tcp', ...base}, source: 'config'}
+      if (o.type === 'tcp') return {spec: {type: 'tcp', ...base, direct: address.direct}, source: 'config'}
       if (o.type === 'redis') return {spec: {type: 'redis', ...base, password: o.password ?? redisPassword(facts)}, source: 'config'}
       const user = o.user ?? (facts.environment.POSTGRES_USER || 'postgres')
       return {spec: {type: 'postgres', ...base, user, database: o.database ?? (facts.environment.POSTGRES_DB || user)}, source: 'config'}

@@ -8,7 +8,7 @@ import {runProbe} from '../probes/run.js'
 import type {ProbeOverride} from '../probes/types.js'
 import {countVerdicts, STATUS_SCHEMA_VERSION, toStatusProbe, verdictFor, type Group, type ServiceStatus, type StatusReport} from './model.js'
 import {reachFor} from './reach.js'
-import {cpuPercent, readCgroupSample, readEngineSample, type StatsSample} from './stats.js'
+import {containerCgroup, cpuPercent, readCgroupSample, readEngineSample, type CgroupDirs, type StatsSample} from './stats.js'
 
 /** The parts of GET /containers/json status uses. */
 export interface ListedContainer {
@@ -142,6 +142,7 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
   // for another's answers.
   const samples = new Map<string, StatsSample>()
   const firstSamples = new Map<string, StatsSample>()
+  const cgroups = new Map<string, CgroupDirs>()
   const engineReads = new Map<string, Promise<StatsSample | undefined>>()
   const settled = await Promise.all(
     selected.map(async (listedContainer) => {
@@ -153,10 +154,13 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
       const running = info.State.Status === 'running'
       const derived: DerivedProbe | undefined = running ? deriveProbe(facts, options.probes?.[service], ctx) : undefined
       if (options.stats && running) {
-        // A first cgroup read now; an engine read (a second or so) starts now, alongside.
-        const sample = readCgroupSample(info.State.Pid, info.Id)
-        if (sample) firstSamples.set(info.Id, sample)
-        else engineReads.set(info.Id, readEngineSample(api, info.Id, 5_000))
+        // A first cgroup read now (CPU only); an engine read (a second or so) starts now, alongside.
+        const dirs = containerCgroup(info.State.Pid, info.Id)
+        const sample = dirs && readCgroupSample(dirs, false)
+        if (dirs && sample) {
+          cgroups.set(info.Id, dirs)
+          firstSamples.set(info.Id, sample)
+        } else engineReads.set(info.Id, readEngineSample(api, info.Id, 5_000))
       }
       const probe = derived?.spec ? toStatusProbe(await runProbe(derived.spec, {api, containerId: info.Id}), derived.source) : null
       if (probe) debug('probe', () => `${service}: ${probe.type} ${probe.target} ${probe.ok ? 'ok' : `failed: ${probe.error}`} (${probe.latencyMs} ms, ${(monotonic() - t0).toFixed(1)} ms into the round)`)
@@ -181,8 +185,9 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
     let sample: StatsSample | undefined
     if (options.stats && row.running) {
       const first = firstSamples.get(id)
-      if (first) {
-        sample = readCgroupSample(info.State.Pid, id) ?? first
+      const dirs = cgroups.get(id)
+      if (first && dirs) {
+        sample = readCgroupSample(dirs) ?? first
         cpu = cpuPercent(options.previous?.get(id) ?? first, sample)
       } else {
         sample = engineSamples.get(id)

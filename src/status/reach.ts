@@ -12,7 +12,9 @@ import {detectContainer, selfContainerCandidates} from '../workspace/devcontaine
  * addresses on the networks we share with them (`tta dev` joins the project's networks).
  */
 export async function reachFor(api: EngineApi, env: NodeJS.ProcessEnv = process.env): Promise<Reach> {
-  const published: Reach = {via: 'published', hostFor: probeHostFor(api.endpoint.host, env), direct: api.endpoint.host.startsWith('unix:') ? bridgeIsLocal : undefined}
+  // TTA_PROBE_HOST names the address to probe: the containers' own addresses are not tried then.
+  const local = api.endpoint.host.startsWith('unix:') && !env.TTA_PROBE_HOST
+  const published: Reach = {via: 'published', hostFor: probeHostFor(api.endpoint.host, env), direct: local ? bridgeIsLocal : undefined}
   if (env.TTA_PROBE_HOST || !api.endpoint.host.startsWith('unix:') || !detectContainer(env).inContainer) return published
   // In a container, but in the engine's own network namespace (its default bridge is here): the
   // engine runs in this container with us, and published ports are ours. No need to look for

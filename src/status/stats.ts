@@ -61,12 +61,22 @@ function read(path: string): string {
   return readFileSync(path, 'utf8')
 }
 
-/** One sample read straight from the container's cgroup, when this machine can see it. */
-export function readCgroupSample(pid: number, containerId: string): StatsSample | undefined {
+/** Where a running container's cgroups are, when this machine can see them (its /proc and /sys/fs/cgroup). */
+export function containerCgroup(pid: number, containerId: string): CgroupDirs | undefined {
   if (!pid) return undefined
   try {
-    const dirs = cgroupDirs(read(`/proc/${pid}/cgroup`), containerId)
-    if (!dirs) return undefined
+    return cgroupDirs(read(`/proc/${pid}/cgroup`), containerId)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * One sample read straight from the container's cgroup: CPU time, and memory when asked (a
+ * round's first sample only starts the CPU window, so it skips memory's two reads).
+ */
+export function readCgroupSample(dirs: CgroupDirs, withMemory = true): StatsSample | undefined {
+  try {
     const at = now()
     if (dirs.version === 1) {
       // v1 without cpuacct at the joined mount name: most distributions also link /sys/fs/cgroup/cpuacct.
@@ -76,15 +86,17 @@ export function readCgroupSample(pid: number, containerId: string): StatsSample 
       } catch {
         usage = read(dirs.cpu.replace(/\/sys\/fs\/cgroup\/[^/]+/, '/sys/fs/cgroup/cpuacct') + '/cpuacct.usage')
       }
+      if (!withMemory) return {at, source: 'cgroup', cpuNanos: Number(usage)}
       const stat = read(`${dirs.memory}/memory.stat`)
       const used = Number(read(`${dirs.memory}/memory.usage_in_bytes`))
       return {at, source: 'cgroup', cpuNanos: Number(usage), memoryBytes: Math.max(0, used - (statValue(stat, 'total_inactive_file') ?? 0))}
     }
-    const cpuStat = read(`${dirs.cpu}/cpu.stat`)
+    const usec = statValue(read(`${dirs.cpu}/cpu.stat`), 'usage_usec')
+    const cpuNanos = usec === undefined ? undefined : usec * 1000
+    if (!withMemory) return {at, source: 'cgroup', cpuNanos}
     const stat = read(`${dirs.memory}/memory.stat`)
     const used = Number(read(`${dirs.memory}/memory.current`))
-    const usec = statValue(cpuStat, 'usage_usec')
-    return {at, source: 'cgroup', cpuNanos: usec === undefined ? undefined : usec * 1000, memoryBytes: Math.max(0, used - (statValue(stat, 'inactive_file') ?? 0))}
+    return {at, source: 'cgroup', cpuNanos, memoryBytes: Math.max(0, used - (statValue(stat, 'inactive_file') ?? 0))}
   } catch {
     return undefined
   }

@@ -1,13 +1,14 @@
 // Issue 5 acceptance for `tta status`: the fixture stack (core + monitoring) on the real engine,
-// probed through 127.0.0.1; redis's process stopped inside its running container; --check,
+// probed at the containers' addresses (and through 127.0.0.1 with TTA_PROBE_HOST); redis's process stopped inside its running container; --check,
 // --metrics, --serve, --watch, --secrets, probes: overrides, and broken compose files.
 import {spawn} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {StatusReport} from '../../src/status/model.js'
-import {cleanupProject, copyWorkspace, docker, freePort, freePortEnv, httpGet, removeWorkspace, runTta, ttaBin, uniqueProject, waitFor} from './helpers.js'
+import {cleanupProject, copyWorkspace, docker, freePort, freePortEnv, httpGet, removeWorkspace, repoRoot, run, runTta, ttaBin, uniqueProject, waitFor} from './helpers.js'
 
 const CORE = ['admin-api', 'clinical-api', 'developer-api', 'frontend', 'langgraph', 'neo4j', 'patient-api', 'postgres', 'redis']
 const MONITORING = ['alertmanager', 'blackbox-exporter', 'cadvisor', 'grafana', 'loki', 'node-exporter', 'postgres-exporter', 'prometheus', 'promtail', 'redis-exporter']
@@ -74,20 +75,47 @@ describe('tta status on the fixture stack', () => {
       expect(typeof s.cpuPercent).toBe('number')
     }
     const byName = Object.fromEntries(report.services.map((s) => [s.service, s]))
-    // Protocol-level probes, on the published 127.0.0.1 ports.
-    expect(byName.redis?.probe).toMatchObject({type: 'redis', source: 'image', detail: 'PONG', target: `127.0.0.1:${env.TTA_REDIS_PORT}`})
-    expect(byName.postgres?.probe).toMatchObject({type: 'postgres', target: `127.0.0.1:${env.TTA_POSTGRES_PORT}`})
+    // Protocol-level probes, at each container's own address on the project's bridge, which is
+    // local to this engine: no userland-proxy hop (published ports are probed only when it is not).
+    const containerAddress = (port: number) => new RegExp(`^(?!127\\.)\\d+\\.\\d+\\.\\d+\\.\\d+:${port}$`)
+    expect(byName.redis?.probe).toMatchObject({type: 'redis', source: 'image', detail: 'PONG'})
+    expect(byName.redis?.probe?.target).toMatch(containerAddress(6379))
+    expect(byName.postgres?.probe).toMatchObject({type: 'postgres'})
+    expect(byName.postgres?.probe?.target).toMatch(containerAddress(5432))
     expect(byName.neo4j?.probe).toMatchObject({type: 'neo4j', detail: 'neo4j 5.15.0, bolt 5.4'})
-    expect(byName['admin-api']?.probe).toMatchObject({type: 'http', source: 'healthcheck', target: `http://127.0.0.1:${env.TTA_ADMIN_API_PORT}/health`})
-    // Its healthcheck's URL on a port it does not publish: fetched at its address on the project's
-    // bridge, which is local to this engine (else the healthcheck would run in the container).
+    expect(byName['admin-api']?.probe).toMatchObject({type: 'http', source: 'healthcheck'})
+    expect(byName['admin-api']?.probe?.target).toMatch(/^http:\/\/(?!127\.)\d+\.\d+\.\d+\.\d+:8001\/health$/)
+    // Its healthcheck's URL on a port it does not publish: fetched there too (else the healthcheck
+    // would run in the container).
     expect(byName.promtail?.probe).toMatchObject({type: 'http', source: 'healthcheck', ok: true})
     expect(byName.promtail?.probe?.target).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:9080\/ready$/)
     expect(byName.promtail?.probe?.target).not.toContain('127.0.0.1')
-    // A plain TCP connect, at its address on the (local) bridge: no userland proxy to see through.
+    // A plain TCP connect, there as well: no userland proxy to see through.
     expect(byName['redis-exporter']?.probe).toMatchObject({type: 'tcp', source: 'port', ok: true})
-    expect(byName['redis-exporter']?.probe?.target).toMatch(/^\d+\.\d+\.\d+\.\d+:9121$/)
+    expect(byName['redis-exporter']?.probe?.target).toMatch(containerAddress(9121))
     expect(byName.redis?.urls).toEqual([`redis://localhost:${env.TTA_REDIS_PORT}`])
+  })
+
+  it('probes the published host ports when TTA_PROBE_HOST names the address to use', async () => {
+    const result = await runTta(['status', '--json', 'redis', 'admin-api', '--workspace', workspace, '--project-name', project], {env: {...env, TTA_PROBE_HOST: '127.0.0.1'}})
+    expect(result.code, result.stderr).toBe(0)
+    const byName = Object.fromEntries((JSON.parse(result.stdout) as StatusReport).services.map((s) => [s.service, s]))
+    expect(byName.redis?.probe).toMatchObject({type: 'redis', ok: true, target: `127.0.0.1:${env.TTA_REDIS_PORT}`})
+    expect(byName['admin-api']?.probe).toMatchObject({type: 'http', ok: true, target: `http://127.0.0.1:${env.TTA_ADMIN_API_PORT}/health`})
+  })
+
+  it('the bundled fast path (dist/fast/status.cjs, what bin/run.js loads) reports what the ES modules do', async () => {
+    // Each loaded on its own, outside bin/run.js: a bundling mistake (a module URL, a package
+    // left out) shows here, not as a silent fallback.
+    const args = JSON.stringify(['--json', '--no-stats', '--workspace', workspace, '--project-name', project])
+    const viaBundle = await run(process.execPath, ['-e', `require(${JSON.stringify(join(repoRoot, 'dist/fast/status.cjs'))}).fastStatus(${args}).then((c) => (process.exitCode = c))`], {env})
+    const viaModules = await run(process.execPath, ['--input-type=module', '-e', `const {fastStatus} = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/fast-status.js')).href)}); process.exitCode = await fastStatus(${args})`], {env})
+    expect(viaBundle.code, viaBundle.stderr).toBe(0)
+    expect(viaModules.code, viaModules.stderr).toBe(0)
+    const stable = (stdout: string) =>
+      (JSON.parse(stdout) as StatusReport).services.map((s) => ({service: s.service, status: s.status, container: s.container, urls: s.urls, probe: {type: s.probe?.type, target: s.probe?.target, ok: s.probe?.ok}}))
+    expect(stable(viaBundle.stdout)).toEqual(stable(viaModules.stdout))
+    expect(stable(viaBundle.stdout)).toHaveLength(19)
   })
 
   it('prints the tables and passes --check', async () => {

@@ -140,8 +140,16 @@ describe('reaching ports that are not published, on a local engine', () => {
     expect(deriveProbe(facts([{target: 9080}]), undefined, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toMatchObject({type: 'http', host: '172.18.0.6', port: 9080, path: '/ready'})
   })
 
-  it('prefers the published port, which is what the developer uses', () => {
-    expect(deriveProbe(facts([{target: 9080, published: 19080}]), undefined, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toMatchObject({type: 'http', host: '127.0.0.1', port: 19080})
+  it("probes a published port at the container's own address too (no userland-proxy hop), and on the host port when the bridge is not local", () => {
+    expect(deriveProbe(facts([{target: 9080, published: 19080}]), undefined, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toEqual({type: 'http', host: '172.18.0.6', port: 9080, path: '/ready', timeoutMs: 1000})
+    expect(deriveProbe(facts([{target: 9080, published: 19080}]), undefined, local([])).spec).toEqual({type: 'http', host: '127.0.0.1', port: 19080, path: '/ready', timeoutMs: 1000})
+  })
+
+  it('probes redis and postgres by image at the container address, and a configured tcp probe without the proxy hold', () => {
+    const redis = {...facts([{target: 6379, published: 16379}]), images: ['redis:7'], healthcheck: undefined}
+    expect(deriveProbe(redis, undefined, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toEqual({type: 'redis', host: '172.18.0.6', port: 6379, password: undefined, timeoutMs: 1000})
+    expect(deriveProbe(redis, {type: 'tcp'}, local(['a1b2c3d4e5f60718293a4b5c'])).spec).toEqual({type: 'tcp', host: '172.18.0.6', port: 6379, timeoutMs: 1000, direct: true})
+    expect(deriveProbe(redis, {type: 'tcp'}, local([])).spec).toEqual({type: 'tcp', host: '127.0.0.1', port: 16379, timeoutMs: 1000, direct: undefined})
   })
 
   it('connects a plain TCP probe to the container itself, past the userland proxy, when it can', () => {
