@@ -11,8 +11,13 @@ export function removeProject(project: string): void {
   const ids = spawnSync('docker', ['ps', '-aq', '--filter', filter], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
   if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids])
   for (const kind of ['network', 'volume'] as const) {
-    const names = spawnSync('docker', [kind, 'ls', '-q', '--filter', filter], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
-    if (names.length > 0) spawnSync('docker', [kind, 'rm', ...names])
+    // Right after a hundred containers go, the engine may still hold endpoints on their network
+    // ("has active endpoints"): try again for a few seconds rather than leave it to the next run.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const names = spawnSync('docker', [kind, 'ls', '-q', '--filter', filter], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean)
+      if (names.length === 0 || spawnSync('docker', [kind, 'rm', ...names]).status === 0) break
+      spawnSync('sleep', ['0.25'])
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // bench/status: `tta status` (every service probed at the protocol level, CPU and memory read)
 // against `docker compose ps` (state only) on the same running stack, in one run, rounds
-// interleaved so load on the machine hits both alike. Prints a table of medians and ratios and
-// writes bench/results/status.json.
+// interleaved (in a new random order each round) so load on the machine hits both alike. Prints
+// a table of medians and ratios and writes bench/results/status.json.
 //
 //   npx tsx bench/status.ts              (needs the engine, Compose v2, the built CLI and the stand-ins)
 //   npx tsx bench/status.ts --rounds 30
@@ -56,8 +56,15 @@ async function main(): Promise<void> {
     const all = {...contenders, ...floors}
     for (const run of Object.values(all)) run() // warm the page cache once
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(all).map((k) => [k, []]))
+    // A new random order every round: what one command leaves behind (containers still answering
+    // its probes, the engine's caches) must not always land on the same next one.
+    const entries = Object.entries(all)
     for (let round = 0; round < rounds; round++) {
-      for (const [name, run] of Object.entries(all)) samples[name]?.push(run())
+      for (let i = entries.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1))
+        ;[entries[i], entries[j]] = [entries[j] as (typeof entries)[number], entries[i] as (typeof entries)[number]]
+      }
+      for (const [name, run] of entries) samples[name]?.push(run())
     }
     const compose = median(samples['docker compose ps'] ?? [])
     const rows = Object.entries(samples).map(([name, xs]) => ({name, medianMs: Math.round(median(xs)), p90Ms: Math.round(p90(xs)), ratio: Math.round((median(xs) / compose) * 100) / 100}))

@@ -5,8 +5,9 @@
 //
 //   npm run bench            (needs the engine, Compose v2, the built CLI and the stand-ins: npm test provides them)
 //   npx tsx bench/up.ts chain scale-100   (some cases)
+//   npx tsx bench/up.ts --rounds 3 scale-100   (medians of 3 rounds; who goes first alternates)
 import {spawnSync} from 'node:child_process'
-import {cpSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -20,7 +21,7 @@ import {Label} from '../src/engine/labels.js'
 import {healthcheckCommand} from '../src/engine/readiness.js'
 import {containerSpec, networkName} from '../src/engine/spec.js'
 import {loadWorkspaceConfig} from '../src/workspace/config.js'
-import {printTable, removeProject} from './lib.js'
+import {median, printTable, removeProject} from './lib.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tta = join(repo, 'bin', 'run.js')
@@ -112,6 +113,9 @@ function chainCase(): Case {
 
 interface Row {
   case: string
+  rounds: number
+  /** Every run, for the spread; the figures above are their medians. */
+  samples: Record<'ttaCold' | 'ttaWarm' | 'composeCold' | 'composeWarm' | 'limit', number[]>
   ttaCold: number
   ttaWarm: number
   composeCold: number
@@ -119,7 +123,7 @@ interface Row {
   limit: number
 }
 
-async function measure(c: Case, conn: EngineConnection): Promise<Row> {
+async function measure(c: Case, conn: EngineConnection, rounds: number): Promise<Row> {
   const p = (suffix: string): string => `bench-${c.name}-${suffix}`
   for (const s of ['tta', 'compose', 'limit']) removeProject(p(s))
   // Images for build: services exist after the first tta run; warm the build cache out of band.
@@ -127,28 +131,45 @@ async function measure(c: Case, conn: EngineConnection): Promise<Row> {
   run(process.execPath, ttaArgs(p('warmup')), c.env)
   removeProject(p('warmup'))
 
-  const ttaCold = run(process.execPath, ttaArgs(p('tta')), c.env)
-  const ttaWarm = run(process.execPath, ttaArgs(p('tta')), c.env)
-  // Same host ports for every contender: one stack at a time.
-  removeProject(p('tta'))
   const composeArgs = ['compose', '-p', p('compose'), '-f', c.file, 'up', '-d', '--wait']
-  const composeCold = run('docker', composeArgs, c.env)
-  const composeWarm = run('docker', composeArgs, c.env)
-  removeProject(p('compose'))
-  const loaded = loadProject({files: [c.file], projectName: p('limit'), environment: {...process.env, ...c.env, TTA_WORKSPACE: c.workspace}, envFiles: []})
-  const limitMs = await limit(conn, loaded)
-  for (const s of ['tta', 'compose', 'limit']) removeProject(p(s))
-  return {case: c.name, ttaCold, ttaWarm, composeCold, composeWarm, limit: limitMs}
+  const contenders = {
+    tta: () => [run(process.execPath, ttaArgs(p('tta')), c.env), run(process.execPath, ttaArgs(p('tta')), c.env)],
+    compose: () => [run('docker', composeArgs, c.env), run('docker', composeArgs, c.env)],
+  }
+  const samples = {ttaCold: [] as number[], ttaWarm: [] as number[], composeCold: [] as number[], composeWarm: [] as number[], limit: [] as number[]}
+  for (let round = 0; round < rounds; round++) {
+    // Who goes first alternates: whatever the engine carries from one run to the next hits both alike.
+    const order = round % 2 === 0 ? (['tta', 'compose'] as const) : (['compose', 'tta'] as const)
+    for (const who of order) {
+      const [cold, warm] = contenders[who]() as [number, number]
+      samples[`${who}Cold`].push(cold)
+      samples[`${who}Warm`].push(warm)
+      // Same host ports for every contender: one stack at a time.
+      removeProject(p(who))
+    }
+    const loaded = loadProject({files: [c.file], projectName: p('limit'), environment: {...process.env, ...c.env, TTA_WORKSPACE: c.workspace}, envFiles: []})
+    samples.limit.push(await limit(conn, loaded))
+    removeProject(p('limit'))
+  }
+  return {case: c.name, rounds, ttaCold: median(samples.ttaCold), ttaWarm: median(samples.ttaWarm), composeCold: median(samples.composeCold), composeWarm: median(samples.composeWarm), limit: median(samples.limit), samples}
 }
 
+const CASE_ORDER = ['chain', 'core', 'scale-10', 'scale-50', 'scale-100']
+
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2)
+  const args = process.argv.slice(2)
+  const roundsAt = args.indexOf('--rounds')
+  const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 1
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a whole number of rounds, 1 or more')
+  const wanted = args.filter((a, i) => a !== '--rounds' && i !== roundsAt + 1)
   const conn = await connectEngine()
+  const unknown = wanted.filter((w) => !CASE_ORDER.includes(w))
+  if (unknown.length > 0) throw new Error(`no such case: ${unknown.join(', ')} (cases: ${CASE_ORDER.join(', ')})`)
   const cases = [chainCase, coreCase, scaleCase(10), scaleCase(50), scaleCase(100)].map((make) => make()).filter((c) => wanted.length === 0 || wanted.includes(c.name))
   const rows: Row[] = []
   for (const c of cases) {
     process.stderr.write(`bench up: ${c.name}…\n`)
-    rows.push(await measure(c, conn))
+    rows.push(await measure(c, conn, rounds))
   }
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)}s`
   const x = (a: number, b: number): string => `${(a / b).toFixed(2)}x`
@@ -157,8 +178,14 @@ async function main(): Promise<void> {
   printTable(header, lines)
   const engine = `${conn.version} (API ${conn.apiVersion})`
   mkdirSync(join(repo, 'bench/results'), {recursive: true})
-  writeFileSync(join(repo, 'bench/results/up.json'), JSON.stringify({date: new Date().toISOString(), engine, rows}, null, 2) + '\n')
-  process.stdout.write(`engine ${engine}; written to bench/results/up.json\n`)
+  // Cases not run this time keep their last figures: a subset run does not wipe the others.
+  const file = join(repo, 'bench/results/up.json')
+  const date = new Date().toISOString()
+  const earlier = existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as {rows?: Array<Row & {date?: string}>; date?: string}) ?? {}) : {}
+  const kept = (earlier.rows ?? []).filter((r) => !rows.some((n) => n.case === r.case)).map((r) => ({...r, date: r.date ?? earlier.date}))
+  const merged = [...kept, ...rows.map((r) => ({...r, date, engine}))].sort((a, b) => CASE_ORDER.indexOf(a.case) - CASE_ORDER.indexOf(b.case))
+  writeFileSync(file, JSON.stringify({date, engine, rows: merged}, null, 2) + '\n')
+  process.stdout.write(`engine ${engine}; medians of ${rounds} round${rounds === 1 ? '' : 's'} (who goes first alternates); written to bench/results/up.json\n`)
 }
 
 main().catch((error: unknown) => {

@@ -20,14 +20,23 @@ export function applyImageMap(project: Project, map: Record<string, string>): Pr
   return {...project, services}
 }
 
-/** The image id for a name, or undefined when the engine does not have it. */
-export async function imageId(docker: Dockerode, name: string): Promise<string | undefined> {
+/** The image's healthcheck as the engine stores it (Test, Timeout in ns). */
+export type ImageHealthcheck = {Test?: string[]; Timeout?: number}
+
+/** An image's id and own healthcheck, or undefined when the engine does not have it. */
+export async function imageFacts(docker: Dockerode, name: string): Promise<{id: string; healthcheck?: ImageHealthcheck} | undefined> {
   try {
-    return (await docker.getImage(name).inspect()).Id
+    const info = await docker.getImage(name).inspect()
+    return {id: info.Id, healthcheck: (info.Config as {Healthcheck?: ImageHealthcheck} | undefined)?.Healthcheck ?? undefined}
   } catch (error) {
     if ((error as {statusCode?: number}).statusCode === 404) return undefined
     throw error
   }
+}
+
+/** The image id for a name, or undefined when the engine does not have it. */
+export async function imageId(docker: Dockerode, name: string): Promise<string | undefined> {
+  return (await imageFacts(docker, name))?.id
 }
 
 export interface PullProgress {

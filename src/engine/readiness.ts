@@ -38,7 +38,7 @@ export function readinessFor(service: Service, imageHealthcheck?: {Test?: string
     return {kind: 'healthcheck', test: hc.test, timeoutMs: durationToMs(hc.timeout, 30_000)}
   }
   if (!hc?.disable && !hc?.test && imageHealthcheck?.Test && imageHealthcheck.Test[0] !== 'NONE') {
-    return {kind: 'healthcheck', test: imageHealthcheck.Test, timeoutMs: imageHealthcheck.Timeout ? imageHealthcheck.Timeout / 1e6 : 30_000}
+    return {kind: 'healthcheck', test: imageHealthcheck.Test, timeoutMs: hc?.timeout ? durationToMs(hc.timeout, 30_000) : imageHealthcheck.Timeout ? imageHealthcheck.Timeout / 1e6 : 30_000}
   }
   const port = (service.ports ?? []).find((p) => p.published && p.protocol === 'tcp')
   if (port?.published) {
@@ -69,6 +69,12 @@ export interface WaitOptions {
    * resets the count); unset = the count first seen here (a kept container's old restarts are history).
    */
   restartsBefore?: number
+  /**
+   * When (local clock) the caller's start of the container returned. A service ready by "running"
+   * without a restart policy is then looked at once, when its settle time is over, instead of
+   * right away and again after settling.
+   */
+  startedAt?: number
 }
 
 /** Restarts (by the container's restart policy) during one wait that make it a crash loop, not a slow start. */
@@ -113,6 +119,9 @@ export async function waitReady(container: Dockerode.Container, service: Service
   // Kept from an earlier run (not started by this one), without a restart policy: running now means
   // it did not exit at start; a warm `tta dev` does not wait for it to settle again.
   const keptAndSettled = options.restartsBefore === undefined && lookOnceAfterSettling
+  // Just started by the caller, nothing to restart it: one look once it has been up RUNNING_SETTLE_MS.
+  const settleFromStart = readiness.kind === 'running' && lookOnceAfterSettling && options.startedAt !== undefined && options.restartsBefore === 0 ? options.startedAt : undefined
+  if (settleFromStart !== undefined) await sleep(Math.max(0, Math.min(settleFromStart + RUNNING_SETTLE_MS - Date.now(), options.deadline - Date.now())), options.signal)
   for (;;) {
     if (options.signal?.aborted) throw new AbortedError()
     const info = await container.inspect()
@@ -137,7 +146,8 @@ export async function waitReady(container: Dockerode.Container, service: Service
       if (readiness.kind === 'running') {
         // A new run (another StartedAt, a restart counted, or not running when last seen) settles anew.
         const run = `${state.StartedAt}|${restartCount}`
-        if (runningSince?.startedAt !== run) runningSince = {startedAt: run, at: Date.now()}
+        // The run the caller started (no restart since): up since the start returned.
+        if (runningSince?.startedAt !== run) runningSince = {startedAt: run, at: settleFromStart !== undefined && restarts === 0 ? settleFromStart : Date.now()}
         // Up long enough by the engine's clock (a kept container), or seen up for the settle time.
         const upByEngineClock = Date.now() - Date.parse(state.StartedAt)
         if (keptAndSettled || upByEngineClock >= 10 * RUNNING_SETTLE_MS || Date.now() - runningSince.at >= RUNNING_SETTLE_MS) return 'running'
@@ -167,6 +177,19 @@ export async function waitReady(container: Dockerode.Container, service: Service
     const settleLeft = lookOnceAfterSettling && readiness.kind === 'running' && runningSince && state.Status === 'running' ? RUNNING_SETTLE_MS - (Date.now() - runningSince.at) : 0
     await sleep(Math.max(interval, Math.min(settleLeft, options.deadline - Date.now())), options.signal)
   }
+}
+
+/**
+ * A kept container that is ready by what the container list already says (warm `tta dev`: no
+ * inspect per service): running without a restart policy for a service ready by "running", or
+ * healthy by the engine's own healthcheck (the list's status ends "(healthy)"). Undefined when
+ * it takes a look.
+ */
+export function readyFromListing(service: Service, readiness: Readiness, listed: {state: string; status: string}): ReadyBy | undefined {
+  if (listed.state !== 'running') return undefined
+  if (readiness.kind === 'running' && (service.restart ?? 'no') === 'no') return 'running'
+  if (readiness.kind === 'healthcheck' && /\(healthy\)$/.test(listed.status)) return 'healthcheck'
+  return undefined
 }
 
 /** For `service_completed_successfully`: waits for the container to exit, and for exit code 0. */

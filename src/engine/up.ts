@@ -7,12 +7,12 @@ import {logTail} from './container-io.js'
 import {asEngineLost, EngineLostError, isConnectionError} from './engine-errors.js'
 import type {Emit} from './events.js'
 import {withDependencies} from './graph.js'
-import {buildImage, imageId, pullImage} from './images.js'
+import {buildImage, imageFacts, imageId, pullImage, type ImageHealthcheck} from './images.js'
 import {Label} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
 import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
-import {AbortedError, NotReadyError, readinessFor, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
+import {AbortedError, NotReadyError, readinessFor, readyFromListing, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
 import {containerSpec, droppedFeatures, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
 
 export interface UpOptions {
@@ -103,7 +103,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     }
   }
 
-  const imageIds = await ensureImages(docker, loaded, targets, options)
+  const {ids: imageIds, healthchecks: imageHealthchecks} = await ensureImages(docker, loaded, targets, options)
   const observed = await observe(docker, project.name)
   const hashes = Object.fromEntries(targets.map((name) => [name, serviceHash(project.services[name] as Service, conn.apiVersion)]))
   const plan = planUp({project, targets, observed, hashes, imageIds, forceRecreate: options.forceRecreate})
@@ -189,6 +189,8 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     }
 
     let container: Dockerode.Container
+    /** When (local clock) this run started the container: its settle time counts from then. */
+    let startedAt: number | undefined
     const current = servicePlan.current
     for (const extra of servicePlan.surplus) await docker.getContainer(extra.id).remove({force: true})
     if (servicePlan.action === 'keep' && current) {
@@ -198,6 +200,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
       container = docker.getContainer(current.id)
       emit({type: 'service', service: name, phase: 'starting', elapsedMs: elapsed()})
       await container.start()
+      startedAt = Date.now()
     } else {
       if (servicePlan.action === 'recreate' && current) {
         emit({type: 'service', service: name, phase: 'recreating', detail: servicePlan.reason, elapsedMs: elapsed()})
@@ -221,15 +224,18 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
         if (taken) throw new Error(`host port ${taken.host}:${taken.port} is already in use (another program or container listens there)`)
         throw error
       }
+      startedAt = Date.now()
       createdNotStarted.delete(container.id)
     }
     started.get(name)?.resolve(container)
     emit({type: 'service', service: name, phase: 'checking', elapsedMs: elapsed()})
-    const info = await container.inspect()
-    const readiness = readinessFor(service, info.Config.Healthcheck as {Test?: string[]; Timeout?: number} | undefined)
+    // The image's healthcheck was read with the image: no container inspect before waiting (with a
+    // hundred services starting, every inspect spared is engine time given to the starts).
+    const readiness = readinessFor(service, imageHealthchecks[name])
     // A container tta just started has a fresh restart count; a kept one's earlier restarts are history.
     const restartsBefore = servicePlan.action === 'keep' ? undefined : 0
-    const readyBy = await waitReady(container, service, readiness, {deadline, signal: options.signal, viaContainerAddress: outside, restartsBefore})
+    const listed = servicePlan.action === 'keep' && current ? readyFromListing(service, readiness, current) : undefined
+    const readyBy = listed ?? (await waitReady(container, service, readiness, {deadline, signal: options.signal, viaContainerAddress: outside, restartsBefore, startedAt}))
     ready.get(name)?.resolve()
     outcomes.push({service: name, containerId: container.id, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
     emit({type: 'service', service: name, phase: 'ready', readyBy, elapsedMs: elapsed()})
@@ -302,9 +308,15 @@ async function describeFailure(docker: Dockerode, project: string, service: stri
   return {service, reason, state: info?.State.Status, exitCode: info?.State.ExitCode, logs}
 }
 
-async function ensureImages(docker: Dockerode, loaded: LoadedProject, targets: string[], options: UpOptions): Promise<Record<string, string | undefined>> {
+async function ensureImages(
+  docker: Dockerode,
+  loaded: LoadedProject,
+  targets: string[],
+  options: UpOptions,
+): Promise<{ids: Record<string, string | undefined>; healthchecks: Record<string, ImageHealthcheck | undefined>}> {
   const {project} = loaded
   const ids: Record<string, string | undefined> = {}
+  const healthchecks: Record<string, ImageHealthcheck | undefined> = {}
   const byImage = new Map<string, string[]>()
   for (const name of targets) {
     const image = imageFor(project.name, project.services[name] as Service)
@@ -353,10 +365,13 @@ async function ensureImages(docker: Dockerode, loaded: LoadedProject, targets: s
   const failed = pullResults.find((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (failed) throw failed.reason
   for (const [image, services] of byImage) {
-    const id = await imageId(docker, image)
-    for (const name of services) ids[name] = id
+    const facts = await imageFacts(docker, image)
+    for (const name of services) {
+      ids[name] = facts?.id
+      healthchecks[name] = facts?.healthcheck
+    }
   }
-  return ids
+  return {ids, healthchecks}
 }
 
 function emit(options: UpOptions, event: Parameters<Emit>[0]): void {

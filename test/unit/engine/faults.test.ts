@@ -165,6 +165,21 @@ describe('waitReady and a crash-looping container', () => {
     expect(inspects).toBe(2)
   })
 
+  it('one the caller just started (startedAt) is looked at once, when its settle time since the start is over', async () => {
+    const container = fake([{Status: 'running', ExitCode: 0, StartedAt: at(0), RestartCount: 0}])
+    const startedAt = Date.now() - 200
+    expect(await waitReady(container, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20, restartsBefore: 0, startedAt})).toBe('running')
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(RUNNING_SETTLE_MS - 5)
+    expect(inspects).toBe(1)
+  })
+
+  it('one the caller just started that exits within its settle time fails as exited, seen in that one look', async () => {
+    const container = fake([{Status: 'exited', ExitCode: 3, StartedAt: at(0), RestartCount: 0}])
+    const error = await waitReady(container, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20, restartsBefore: 0, startedAt: Date.now()}).catch((e: unknown) => e)
+    expect((error as NotReadyError).reason).toBe('exited with code 3')
+    expect(inspects).toBe(1)
+  })
+
   it('a running container kept from an earlier run, without a restart policy, is ready at once (warm tta dev)', async () => {
     const container = fake([{Status: 'running', ExitCode: 0, StartedAt: at(1_000), RestartCount: 0}])
     const t0 = Date.now()

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {configHash} from '../../../src/engine/labels.js'
 import {containerSpec, healthcheckSpec, restartPolicy, serviceHash} from '../../../src/engine/spec.js'
 import {serviceUrls} from '../../../src/engine/urls.js'
-import {healthcheckCommand, readinessFor} from '../../../src/engine/readiness.js'
+import {healthcheckCommand, readinessFor, readyFromListing} from '../../../src/engine/readiness.js'
 import {durationToNanos} from '../../../src/engine/durations.js'
 import {applyImageMap, buildArgs} from '../../../src/engine/images.js'
 import {graphFromLabels} from '../../../src/engine/stop.js'
@@ -94,6 +94,21 @@ describe('small engine helpers', () => {
     expect(readinessFor(bare, {Test: ['CMD-SHELL', 'true']})).toMatchObject({kind: 'healthcheck'})
     expect(readinessFor(svc('tool'))).toEqual({kind: 'running'})
     expect(readinessFor(svc('off', {healthcheck: {disable: true}}))).toEqual({kind: 'running'})
+  })
+  it('takes a compose timeout over the image healthcheck timeout when only the image has a test', () => {
+    const timed = svc('web', {healthcheck: {timeout: '3s'}})
+    expect(readinessFor(timed, {Test: ['CMD-SHELL', 'true'], Timeout: 10e9})).toMatchObject({kind: 'healthcheck', timeoutMs: 3000})
+    expect(readinessFor(svc('web'), {Test: ['CMD-SHELL', 'true'], Timeout: 10e9})).toMatchObject({kind: 'healthcheck', timeoutMs: 10_000})
+  })
+  it('knows a kept container ready from the container list alone: running (no restart policy) or healthy', () => {
+    const hc = readinessFor(redis)
+    expect(readyFromListing(svc('tool'), {kind: 'running'}, {state: 'running', status: 'Up 3 minutes'})).toBe('running')
+    expect(readyFromListing(svc('tool', {restart: 'always'}), {kind: 'running'}, {state: 'running', status: 'Up 3 minutes'})).toBeUndefined()
+    expect(readyFromListing(redis, hc, {state: 'running', status: 'Up 3 minutes (healthy)'})).toBe('healthcheck')
+    expect(readyFromListing(redis, hc, {state: 'running', status: 'Up 3 seconds (health: starting)'})).toBeUndefined()
+    expect(readyFromListing(redis, hc, {state: 'running', status: 'Up 3 minutes (unhealthy)'})).toBeUndefined()
+    expect(readyFromListing(svc('tool'), {kind: 'running'}, {state: 'exited', status: 'Exited (0) 1 minute ago'})).toBeUndefined()
+    expect(readyFromListing(svc('web'), {kind: 'port', host: '127.0.0.1', port: 8080, target: 80}, {state: 'running', status: 'Up 3 minutes'})).toBeUndefined()
   })
   it('turns healthcheck tests into exec commands', () => {
     expect(healthcheckCommand(['CMD-SHELL', 'pg_isready -U x'])).toEqual(['/bin/sh', '-c', 'pg_isready -U x'])
