@@ -34,7 +34,7 @@ export abstract class TtaCommand extends Command {
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own exits (help, version) are not failures.
     if (error.oclif?.exit === 0) return super.catch(error)
-    const {text, exitCode} = renderFailure(error)
+    const {text, exitCode} = renderFailure(error, {command: this.id?.replaceAll(':', ' ')})
     process.stderr.write(text + '\n')
     return this.exit(exitCode)
   }

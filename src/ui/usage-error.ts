@@ -20,10 +20,10 @@ export function isParseErrorText(text: string): boolean {
   return SEE_HELP.test(text) || /^Flag --[\w-]+ expects a value$/.test(text.trim())
 }
 
-/** One line for an oclif parse error text, plus a hint pointing at --help. */
-export function usageFromParseError(text: string): Usage {
+/** One line for an oclif parse error text, plus a hint pointing at the command's --help (`command`: its words, e.g. "backup"). */
+export function usageFromParseError(text: string, command?: string): Usage {
   const plain = text.replace(ANSI, '').replace(SEE_HELP, '').trim()
-  return {message: reword(plain), hint: 'see --help for the flags and arguments this command takes'}
+  return {message: reword(plain), hint: command ? `\`tta ${command} --help\` lists its flags and arguments` : 'see --help for the flags and arguments this command takes'}
 }
 
 function reword(text: string): string {

@@ -39,6 +39,11 @@ describe('usageFromParseError', () => {
     expect(text.split('\n')).toEqual(['✖ --keep: expected an integer but received: abc', '  → see --help for the flags and arguments this command takes'])
   })
 
+  it("points at the command's own help when it knows the command", () => {
+    const text = renderError(new TtaError(`Nonexistent flag: --fix${HELP}`, 2), 'doctor')
+    expect(text.split('\n')).toEqual(['✖ unknown flag --fix', '  → `tta doctor --help` lists its flags and arguments'])
+  })
+
   it('renders a single input problem as one line, several as a list', () => {
     const one = new InputError('bad', {file: '/f.yml', line: 3, column: 5}, 'services.x')
     expect(renderError(new InputErrors([one]))).toBe('✖ /f.yml:3:5: services.x: bad')
