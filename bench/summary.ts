@@ -56,7 +56,7 @@ interface UpRow {
 function upLines(): Line[] {
   const up = read<{rows: UpRow[]}>('up.json')
   const row = (name: string) => up?.rows.find((r) => r.case === name)
-  const source = (r: UpRow | undefined): string => (r ? `bench/up.ts ${day(r.date ?? up?.date)}` : `no ${'up.json'} row: npx tsx bench/up.ts`)
+  const source = (r: UpRow | undefined): string => (r ? `bench/up.ts ${day(r.date ?? up?.date)}` : 'no bench/results/up.json row: npx tsx bench/up.ts')
   const core = row('core')
   const lines: Line[] = [
     {what: 'tta dev cold (core) / compose up -d --wait', value: core && core.ttaCold / core.composeCold, unit: 'x', target: 0.5, source: source(core)},

@@ -34,11 +34,6 @@ export async function imageFacts(docker: Dockerode, name: string): Promise<{id: 
   }
 }
 
-/** The image id for a name, or undefined when the engine does not have it. */
-export async function imageId(docker: Dockerode, name: string): Promise<string | undefined> {
-  return (await imageFacts(docker, name))?.id
-}
-
 export interface PullProgress {
   /** Bytes downloaded so far across layers, and the total announced. */
   current: number

@@ -70,9 +70,10 @@ export interface WaitOptions {
    */
   restartsBefore?: number
   /**
-   * When (local clock) the caller's start of the container returned. A service ready by "running"
-   * without a restart policy is then looked at once, when its settle time is over, instead of
-   * right away and again after settling.
+   * When (local clock) the caller's start of the container returned (its restart count is then
+   * fresh: pass restartsBefore 0 with it). A service ready by "running" without a restart policy
+   * is then looked at once, when its settle time is over, instead of right away and again after
+   * settling.
    */
   startedAt?: number
 }
@@ -81,6 +82,11 @@ export interface WaitOptions {
 export const CRASH_LOOP_RESTARTS = 3
 /** A service ready by "running" must stay up this long: one that exits at once is not ready. */
 export const RUNNING_SETTLE_MS = 500
+
+/** Whether the engine restarts the service's container when it exits (a crash then shows only as restarts). */
+function hasRestartPolicy(service: Service): boolean {
+  return (service.restart ?? 'no') !== 'no'
+}
 
 /** The failure for a container that keeps exiting and being restarted by its restart policy. */
 export function crashLoopReason(restarts: number, exitCode: number | undefined): string {
@@ -115,12 +121,12 @@ export async function waitReady(container: Dockerode.Container, service: Service
   let lastExitCode: number | undefined
   // With a restart policy a crash shows only as restarts: look every interval while settling. Without
   // one, a crash leaves it exited: one look when the settle time is over is enough.
-  const lookOnceAfterSettling = (service.restart ?? 'no') === 'no'
+  const lookOnceAfterSettling = !hasRestartPolicy(service)
   // Kept from an earlier run (not started by this one), without a restart policy: running now means
   // it did not exit at start; a warm `tta dev` does not wait for it to settle again.
   const keptAndSettled = options.restartsBefore === undefined && lookOnceAfterSettling
   // Just started by the caller, nothing to restart it: one look once it has been up RUNNING_SETTLE_MS.
-  const settleFromStart = readiness.kind === 'running' && lookOnceAfterSettling && options.startedAt !== undefined && options.restartsBefore === 0 ? options.startedAt : undefined
+  const settleFromStart = readiness.kind === 'running' && lookOnceAfterSettling ? options.startedAt : undefined
   if (settleFromStart !== undefined) await sleep(Math.max(0, Math.min(settleFromStart + RUNNING_SETTLE_MS - Date.now(), options.deadline - Date.now())), options.signal)
   for (;;) {
     if (options.signal?.aborted) throw new AbortedError()
@@ -187,7 +193,7 @@ export async function waitReady(container: Dockerode.Container, service: Service
  */
 export function readyFromListing(service: Service, readiness: Readiness, listed: {state: string; status: string}): ReadyBy | undefined {
   if (listed.state !== 'running') return undefined
-  if (readiness.kind === 'running' && (service.restart ?? 'no') === 'no') return 'running'
+  if (readiness.kind === 'running' && !hasRestartPolicy(service)) return 'running'
   if (readiness.kind === 'healthcheck' && /\(healthy\)$/.test(listed.status)) return 'healthcheck'
   return undefined
 }

@@ -7,7 +7,7 @@ import {logTail} from './container-io.js'
 import {asEngineLost, EngineLostError, isConnectionError} from './engine-errors.js'
 import type {Emit} from './events.js'
 import {withDependencies} from './graph.js'
-import {buildImage, imageFacts, imageId, pullImage, type ImageHealthcheck} from './images.js'
+import {buildImage, imageFacts, pullImage, type ImageHealthcheck} from './images.js'
 import {Label} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
@@ -325,13 +325,16 @@ async function ensureImages(
   // Builds share two cores with everything else: one at a time; pulls go in parallel.
   const builds: Array<() => Promise<void>> = []
   const pulls: Array<Promise<void>> = []
-  const present = new Map(await Promise.all([...byImage.keys()].map(async (image) => [image, await imageId(docker, image)] as const)))
+  const present = new Map(await Promise.all([...byImage.keys()].map(async (image) => [image, await imageFacts(docker, image)] as const)))
+  // Images built here (a rebuild replaces one that was present); pulled ones were absent above.
+  const changed = new Set<string>()
   for (const [image, services] of byImage) {
     const owner = services[0] as string
     const service = project.services[owner] as Service
     const existing = present.get(image)
     const mustBuild = Boolean(service.build) && (options.build || !existing)
     if (mustBuild) {
+      changed.add(image)
       builds.push(async () => {
         const t = Date.now()
         emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'start'})
@@ -365,7 +368,8 @@ async function ensureImages(
   const failed = pullResults.find((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (failed) throw failed.reason
   for (const [image, services] of byImage) {
-    const facts = await imageFacts(docker, image)
+    // Only what was pulled or built is asked about again; the rest was read above.
+    const facts = changed.has(image) ? await imageFacts(docker, image) : (present.get(image) ?? (await imageFacts(docker, image)))
     for (const name of services) {
       ids[name] = facts?.id
       healthchecks[name] = facts?.healthcheck

@@ -27,7 +27,6 @@ function parserStat(): string | undefined {
   }
 }
 
-
 /**
  * openWorkspace for the commands run many times an hour (`tta status`): tta.config.yaml as
  * parsed and validated last time, from `.tta/cache/config.json`, while the file is unchanged.
