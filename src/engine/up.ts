@@ -3,6 +3,9 @@ import type Dockerode from 'dockerode'
 import type {LoadedProject, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
 import type {HostContext} from '../workspace/devcontainer.js'
+import type {Reach} from '../probes/derive.js'
+import {reachFor} from '../probes/reach.js'
+import {ContainerEvents} from './container-events.js'
 import {logTail} from './container-io.js'
 import {asEngineLost, EngineLostError, isConnectionError} from './engine-errors.js'
 import type {Emit} from './events.js'
@@ -25,6 +28,8 @@ export interface UpOptions {
   emit: Emit
   /** Where tta runs relative to the engine (devcontainer); decides how ports are probed. */
   host?: HostContext
+  /** The environment DOCKER_HOST and TTA_PROBE_HOST come from (probes/reach.ts). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface ServiceOutcome {
@@ -154,6 +159,33 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     }
   }
 
+  // How readiness probes reach the services (probes/reach.ts): from inside the engine's own
+  // container, at their addresses on the networks joined above.
+  const reach: Reach = reachFor(conn.endpoint.host, options.env ?? process.env, selfId ? new Set(plan.networks.map((n) => n.name)) : undefined)
+  const events = await ContainerEvents.follow(docker, project.name)
+  try {
+    return await startAll({conn, loaded, options, plan, targets, reach, events, imageHealthchecks})
+  } finally {
+    events.close()
+  }
+}
+
+interface StartContext {
+  conn: EngineConnection
+  loaded: LoadedProject
+  options: UpOptions
+  plan: UpPlan
+  targets: string[]
+  reach: Reach
+  events: ContainerEvents
+  imageHealthchecks: Record<string, ImageHealthcheck | undefined>
+}
+
+/** Services in dependency order, each waited for until ready; see converge. */
+async function startAll({conn, loaded, options, plan, targets, reach, events, imageHealthchecks}: StartContext): Promise<{plan: UpPlan; outcomes: ServiceOutcome[]}> {
+  const {docker} = conn
+  const {project} = loaded
+  const emit = options.emit
   const started = new Map<string, Deferred<Dockerode.Container>>()
   const ready = new Map<string, Deferred<void>>()
   for (const name of targets) {
@@ -231,11 +263,12 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     emit({type: 'service', service: name, phase: 'checking', elapsedMs: elapsed()})
     // The image's healthcheck was read with the image: no container inspect before waiting (with a
     // hundred services starting, every inspect spared is engine time given to the starts).
-    const readiness = readinessFor(service, imageHealthchecks[name])
+    const readiness = readinessFor(service, imageHealthchecks[name], reach)
+    if (readiness.kind === 'running' && readiness.note) emit({type: 'note', message: `${name}: ${readiness.note}`})
     // A container tta just started has a fresh restart count; a kept one's earlier restarts are history.
     const restartsBefore = servicePlan.action === 'keep' ? undefined : 0
     const listed = servicePlan.action === 'keep' && current ? readyFromListing(service, readiness, current) : undefined
-    const readyBy = listed ?? (await waitReady(container, service, readiness, {deadline, signal: options.signal, viaContainerAddress: outside, restartsBefore, startedAt}))
+    const readyBy = listed ?? (await waitReady(container, service, readiness, {deadline, signal: options.signal, events, restartsBefore, startedAt}))
     ready.get(name)?.resolve()
     outcomes.push({service: name, containerId: container.id, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
     emit({type: 'service', service: name, phase: 'ready', readyBy, elapsedMs: elapsed()})
