@@ -11,7 +11,7 @@ import {asEngineLost, EngineLostError, isConnectionError} from './engine-errors.
 import type {Emit} from './events.js'
 import {withDependencies} from './graph.js'
 import {buildImage, imageFacts, pullImage, type ImageHealthcheck} from './images.js'
-import {Label} from './labels.js'
+import {COMPOSE_LABEL_VERSION, Label} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
 import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
@@ -134,7 +134,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
       Attachable: config?.attachable,
       EnableIPv6: config?.enable_ipv6,
       CheckDuplicate: true,
-      Labels: {...config?.labels, [Label.project]: project.name, [Label.network]: network.key, [Label.version]: '2.26.1'},
+      Labels: {...config?.labels, [Label.project]: project.name, [Label.network]: network.key, [Label.version]: COMPOSE_LABEL_VERSION},
     })
   }
   for (const volume of plan.volumes) {
@@ -145,7 +145,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
       Name: volume.name,
       Driver: config?.driver ?? 'local',
       DriverOpts: config?.driver_opts,
-      Labels: {...config?.labels, [Label.project]: project.name, [Label.volume]: volume.key, [Label.version]: '2.26.1'},
+      Labels: {...config?.labels, [Label.project]: project.name, [Label.volume]: volume.key, [Label.version]: COMPOSE_LABEL_VERSION},
     })
   }
 
