@@ -130,46 +130,45 @@ export class FakeDocker {
   }
 
   getContainer(id: string) {
-    const fake = this
     const get = (): FakeContainer => {
-      const c = fake.containers.get(id)
+      const c = this.containers.get(id)
       if (!c) throw Object.assign(new Error(`No such container: ${id}`), {statusCode: 404})
       return c
     }
     return {
       id,
-      async start(): Promise<void> {
+      start: async (): Promise<void> => {
         const c = get()
-        const b = fake.behave(fake.serviceOf(c))
+        const b = this.behave(this.serviceOf(c))
         if (b.startError) throw Object.assign(new Error(b.startError), {statusCode: 500})
-        fake.log.push(`start ${fake.serviceOf(c)}`)
+        this.log.push(`start ${this.serviceOf(c)}`)
         c.status = 'running'
         c.startedAt = new Date().toISOString()
-        fake.emit(c, 'start')
+        this.emit(c, 'start')
         if (b.exitCode !== undefined) {
           setTimeout(() => {
             if (c.status !== 'running') return
             c.status = 'exited'
             c.exitCode = b.exitCode as number
-            fake.emit(c, 'die', {exitCode: String(c.exitCode)})
+            this.emit(c, 'die', {exitCode: String(c.exitCode)})
           }, b.afterMs ?? 0)
         } else if (b.health === 'healthy') {
-          setTimeout(() => fake.emit(c, 'health_status: healthy'), 5)
+          setTimeout(() => this.emit(c, 'health_status: healthy'), 5)
         }
       },
-      async stop(): Promise<void> {
+      stop: async (): Promise<void> => {
         const c = get()
-        fake.log.push(`stop ${fake.serviceOf(c)}`)
+        this.log.push(`stop ${this.serviceOf(c)}`)
         c.status = 'exited'
       },
-      async remove(): Promise<void> {
+      remove: async (): Promise<void> => {
         const c = get()
-        fake.log.push(`remove ${fake.serviceOf(c)}`)
-        fake.containers.delete(id)
+        this.log.push(`remove ${this.serviceOf(c)}`)
+        this.containers.delete(id)
       },
-      async inspect(): Promise<unknown> {
+      inspect: async (): Promise<unknown> => {
         const c = get()
-        const b = fake.behave(fake.serviceOf(c))
+        const b = this.behave(this.serviceOf(c))
         return {
           Id: c.id,
           Name: `/${c.name}`,
@@ -179,10 +178,10 @@ export class FakeDocker {
           NetworkSettings: {Networks: {}},
         }
       },
-      async exec(): Promise<unknown> {
+      exec: async (): Promise<unknown> => {
         const c = get()
         if (c.status !== 'running') throw Object.assign(new Error('container is not running'), {statusCode: 409})
-        const b = fake.behave(fake.serviceOf(c))
+        const b = this.behave(this.serviceOf(c))
         const n = c.execs++
         const code = typeof b.exec === 'function' ? b.exec(n) : (b.exec ?? 0)
         return {
@@ -194,9 +193,9 @@ export class FakeDocker {
           inspect: async () => ({ExitCode: code, Running: false}),
         }
       },
-      async logs(): Promise<Buffer> {
+      logs: async (): Promise<Buffer> => {
         const c = get()
-        const lines = fake.behave(fake.serviceOf(c)).logs ?? []
+        const lines = this.behave(this.serviceOf(c)).logs ?? []
         // Docker's multiplexed frames: stdout, 3 zero bytes, length, payload.
         return Buffer.concat(
           lines.map((line) => {
