@@ -38,7 +38,7 @@ export class AbortedError extends Error {
  * the address reach.ts gives. Else running.
  */
 export type Readiness =
-  | {kind: 'healthcheck'; test: string[]; timeoutMs: number; probe?: ProbeSpec}
+  | {kind: 'healthcheck'; test: string[]; timeoutMs: number; probe?: ProbeSpec; engineEveryMs?: number}
   | {kind: 'port'; probe: ProbeSpec; port: number}
   | {kind: 'running'; note?: string}
 
@@ -48,16 +48,37 @@ const PROBE_TIMEOUT_MS = 1_000
 /** Reaching ports on a local engine: the default for callers that do not say. */
 const LOCAL_REACH: Reach = reachFor('unix:///var/run/docker.sock', {})
 
-export function readinessFor(service: Service, imageHealthcheck?: {Test?: string[]; Timeout?: number}, reach: Reach = LOCAL_REACH, imageAliases: string[] = []): Readiness {
+export interface ReadinessContext {
+  /** Where probes reach the services' ports (probes/reach.ts); a local engine when unset. */
+  reach?: Reach
+  imageAliases?: string[]
+  /** Whether the engine runs `start_interval` checks (API >= 1.44): its own checks then come every start_interval while starting. */
+  startInterval?: boolean
+}
+
+/**
+ * How often the engine itself runs the healthcheck while the service starts: start_interval where
+ * the engine supports it and a start period is running, else the interval (Docker's default 30 s).
+ */
+export function engineCheckEveryMs(hc: {interval?: string; start_period?: string; start_interval?: string} | undefined, startInterval: boolean): number {
+  if (startInterval && hc?.start_interval && hc.start_period) return durationToMs(hc.start_interval, 5_000)
+  return durationToMs(hc?.interval, 30_000)
+}
+
+export function readinessFor(service: Service, imageHealthcheck?: {Test?: string[]; Timeout?: number; Interval?: number; StartInterval?: number; StartPeriod?: number}, contextOrReach: ReadinessContext | Reach = {}): Readiness {
+  const ctx: ReadinessContext = 'via' in contextOrReach ? {reach: contextOrReach} : contextOrReach
+  const reach = ctx.reach ?? LOCAL_REACH
   const hc: Healthcheck | undefined = service.healthcheck
-  const facts = factsFromService(service, imageAliases)
-  const check = (test: string[], timeoutMs: number): Readiness => {
+  const facts = factsFromService(service, ctx.imageAliases ?? [])
+  const check = (test: string[], timeoutMs: number, engineEveryMs: number): Readiness => {
     const probe = healthcheckProbe({...facts, healthcheck: {test, timeoutMs}}, reach, PROBE_TIMEOUT_MS)
-    return {kind: 'healthcheck', test, timeoutMs, ...(probe ? {probe} : {})}
+    return {kind: 'healthcheck', test, timeoutMs, engineEveryMs, ...(probe ? {probe} : {})}
   }
-  if (!hc?.disable && hc?.test && hc.test[0] !== 'NONE') return check(hc.test, durationToMs(hc.timeout, 30_000))
+  if (!hc?.disable && hc?.test && hc.test[0] !== 'NONE') return check(hc.test, durationToMs(hc.timeout, 30_000), engineCheckEveryMs(hc, ctx.startInterval ?? false))
   if (!hc?.disable && !hc?.test && imageHealthcheck?.Test && imageHealthcheck.Test[0] !== 'NONE') {
-    return check(imageHealthcheck.Test, hc?.timeout ? durationToMs(hc.timeout, 30_000) : imageHealthcheck.Timeout ? imageHealthcheck.Timeout / 1e6 : 30_000)
+    const ns = (v: number | undefined): string | undefined => (v ? `${v / 1e6}ms` : undefined)
+    const every = engineCheckEveryMs({interval: hc?.interval ?? ns(imageHealthcheck.Interval), start_period: hc?.start_period ?? ns(imageHealthcheck.StartPeriod), start_interval: hc?.start_interval ?? ns(imageHealthcheck.StartInterval)}, ctx.startInterval ?? false)
+    return check(imageHealthcheck.Test, hc?.timeout ? durationToMs(hc.timeout, 30_000) : imageHealthcheck.Timeout ? imageHealthcheck.Timeout / 1e6 : 30_000, every)
   }
   const port = (service.ports ?? []).find((p) => p.published && p.protocol === 'tcp')
   if (port?.published) {
@@ -84,6 +105,11 @@ export interface WaitOptions {
   onProbe?: (detail: string) => void
   /** The project's engine events, followed by the caller: healthy verdicts and exits arrive at once. */
   events?: ContainerEvents
+  /**
+   * Whether anything waits on this service's verdict now (engine/verdicts.ts). When nothing does,
+   * a service that answers its host probe is confirmed by the engine's own next check.
+   */
+  verdict?: {neededNow: () => boolean; answers: () => void; onChange: (listener: () => void) => () => void}
   /**
    * The container's restart count before this wait: 0 when the caller just started it (a start
    * resets the count); unset = the count first seen here (a kept container's old restarts are history).
@@ -194,6 +220,21 @@ export const EXEC_BACKOFF = {firstMs: 100, factor: 2, maxMs: 1_000} as const
 /** The safety-net look at the container when no event says anything (an engine without events, a missed one). */
 const INSPECT_EVERY_MS = 1_000
 
+/** A host probe passed and the engine's own check is due within this: await its verdict instead of exec'ing. */
+export const AWAIT_ENGINE_CHECK_MS = 300
+/** How long after its due time the engine's verdict may take (the check runs, then the event comes). */
+const ENGINE_VERDICT_GRACE_MS = 400
+
+/**
+ * When (local clock) the engine runs the container's healthcheck next: it checks every `everyMs`
+ * from the start while starting. Undefined when unknown (no start time, no schedule).
+ */
+export function nextEngineCheck(everyMs: number | undefined, startedAt: number | undefined, now = Date.now()): number | undefined {
+  if (!everyMs || startedAt === undefined || everyMs <= 0) return undefined
+  const k = Math.max(1, Math.ceil((now - startedAt) / everyMs))
+  return startedAt + k * everyMs
+}
+
 /** The next gap of a back-off: `first`, then each one `factor` times the last, capped. */
 export function nextGap(previous: number | undefined, backoff: {firstMs: number; factor: number; maxMs: number}): number {
   return previous === undefined ? backoff.firstMs : Math.min(backoff.maxMs, Math.round(previous * backoff.factor))
@@ -217,6 +258,11 @@ async function waitChecked(container: Dockerode.Container, service: Service, rea
     else if (event.action === 'die' || event.action === 'start' || event.action === 'restart' || event.action === 'oom') stateChanged = true
     else return
     wake?.()
+  })
+  // Deferred to the engine's own check because nothing needed the verdict: looked at again whenever that may change.
+  let deferred = false
+  const stopListening = options.verdict?.onChange(() => {
+    if (deferred) wake?.()
   })
   try {
     let restartsBefore = options.restartsBefore
@@ -252,6 +298,11 @@ async function waitChecked(container: Dockerode.Container, service: Service, rea
         running = state.Status === 'running'
         if (running && state.Health?.Status === 'healthy') return 'healthcheck'
       }
+      // A verdict put off to the engine's check and now waited on: tta runs the check at once.
+      if (deferred && options.verdict?.neededNow()) {
+        deferred = false
+        nextExec = Math.min(nextExec, Date.now())
+      }
       if (running) {
         const probe = readiness.kind === 'port' ? readiness.probe : readiness.probe
         if (probe && Date.now() >= nextProbe) {
@@ -259,8 +310,16 @@ async function waitChecked(container: Dockerode.Container, service: Service, rea
           options.onProbe?.(result.ok ? `${probe.type} probe answered` : `${probe.type} probe: ${result.error ?? 'no answer'}`)
           if (result.ok) {
             if (readiness.kind === 'port') return 'port'
-            // The service answers: its own check should pass now.
-            nextExec = Math.min(nextExec, Date.now())
+            // The service answers: its own check should pass now. When the engine runs that same
+            // check within moments anyway, its verdict (an event) is awaited instead of running it
+            // twice; a little later, if it has not come, tta runs it.
+            options.verdict?.answers()
+            if (nextExec === Number.POSITIVE_INFINITY) {
+              const engineDue = options.events?.following ? nextEngineCheck(readiness.engineEveryMs, options.startedAt) : undefined
+              const engineSoon = engineDue !== undefined && engineDue - Date.now() <= AWAIT_ENGINE_CHECK_MS
+              deferred = engineDue !== undefined && !engineSoon && options.verdict?.neededNow() === false
+              nextExec = engineDue !== undefined && (engineSoon || deferred) ? engineDue + ENGINE_VERDICT_GRACE_MS : Date.now()
+            }
           }
           probeGap = nextGap(probeGap, PROBE_BACKOFF)
           nextProbe = Date.now() + probeGap
@@ -305,12 +364,13 @@ async function waitChecked(container: Dockerode.Container, service: Service, rea
           reject(new AbortedError())
         }
         wake = done
-        if (healthy || stateChanged) done()
+        if (healthy || stateChanged || (deferred && options.verdict?.neededNow())) done()
         options.signal?.addEventListener('abort', onAbort, {once: true})
       })
     }
   } finally {
     unsubscribe?.()
+    stopListening?.()
   }
 }
 

@@ -6,6 +6,7 @@ import type {HostContext} from '../workspace/devcontainer.js'
 import type {Reach} from '../probes/derive.js'
 import {reachFor} from '../probes/reach.js'
 import {ContainerEvents} from './container-events.js'
+import {VerdictNeeds} from './verdicts.js'
 import {logTail} from './container-io.js'
 import {asEngineLost, EngineLostError, isConnectionError} from './engine-errors.js'
 import type {Emit} from './events.js'
@@ -16,7 +17,8 @@ import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
 import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
 import {AbortedError, NotReadyError, readinessFor, readyFromListing, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
-import {containerSpec, droppedFeatures, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
+import {apiAtLeast} from '../docker/client.js'
+import {containerSpec, droppedFeatures, START_INTERVAL_API, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
 
 export interface UpOptions {
   /** Services to start (with their dependencies); all when empty. */
@@ -188,6 +190,7 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
   const emit = options.emit
   const started = new Map<string, Deferred<Dockerode.Container>>()
   const ready = new Map<string, Deferred<void>>()
+  const needs = new VerdictNeeds(project, targets)
   for (const name of targets) {
     started.set(name, deferred())
     ready.set(name, deferred())
@@ -260,15 +263,17 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
       createdNotStarted.delete(container.id)
     }
     started.get(name)?.resolve(container)
+    needs.startedService(name)
     emit({type: 'service', service: name, phase: 'checking', elapsedMs: elapsed()})
     // The image's healthcheck was read with the image: no container inspect before waiting (with a
     // hundred services starting, every inspect spared is engine time given to the starts).
-    const readiness = readinessFor(service, imageHealthchecks[name], reach)
+    const readiness = readinessFor(service, imageHealthchecks[name], {reach, startInterval: apiAtLeast(conn.apiVersion, START_INTERVAL_API)})
     if (readiness.kind === 'running' && readiness.note) emit({type: 'note', message: `${name}: ${readiness.note}`})
     // A container tta just started has a fresh restart count; a kept one's earlier restarts are history.
     const restartsBefore = servicePlan.action === 'keep' ? undefined : 0
     const listed = servicePlan.action === 'keep' && current ? readyFromListing(service, readiness, current) : undefined
-    const readyBy = listed ?? (await waitReady(container, service, readiness, {deadline, signal: options.signal, events, restartsBefore, startedAt}))
+    const readyBy = listed ?? (await waitReady(container, service, readiness, {deadline, signal: options.signal, events, restartsBefore, startedAt, verdict: {neededNow: () => needs.neededNow(name), answers: () => needs.answers(name), onChange: (l) => needs.onChange(l)}}))
+    needs.answers(name)
     ready.get(name)?.resolve()
     outcomes.push({service: name, containerId: container.id, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
     emit({type: 'service', service: name, phase: 'ready', readyBy, elapsedMs: elapsed()})

@@ -8,7 +8,7 @@ import type Dockerode from 'dockerode'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {ContainerEvents, parseEvent} from '../../../src/engine/container-events.js'
-import {EXEC_BACKOFF, NotReadyError, nextGap, PROBE_BACKOFF, readinessFor, waitReady} from '../../../src/engine/readiness.js'
+import {AWAIT_ENGINE_CHECK_MS, engineCheckEveryMs, EXEC_BACKOFF, nextEngineCheck, NotReadyError, nextGap, PROBE_BACKOFF, readinessFor, waitReady} from '../../../src/engine/readiness.js'
 import {healthcheckProbe, recogniseHealthcheck} from '../../../src/probes/derive.js'
 import {reachFor, remoteHost} from '../../../src/probes/reach.js'
 import {svc} from './fixtures.js'
@@ -227,5 +227,64 @@ describe('waitReady by healthcheck: events, host probe, one confirming exec', ()
     const port = await listen(() => 200)
     const {container} = fakeContainer('c7', () => ({Status: 'running', ExitCode: 0}), () => 1)
     expect(await waitReady(container, svc('web'), {kind: 'port', port, probe: {type: 'tcp', host: '127.0.0.1', port, timeoutMs: 500, direct: true}}, {deadline: Date.now() + 5_000, restartsBefore: 0})).toBe('port')
+  })
+})
+
+describe('the engine\'s own checks: awaited when due within moments, instead of running the check twice', () => {
+  it('knows when the engine checks next: every start_interval while starting (API 1.44+), else every interval', () => {
+    const hc = {interval: '10s', start_period: '30s', start_interval: '1s'}
+    expect(engineCheckEveryMs(hc, true)).toBe(1000)
+    expect(engineCheckEveryMs(hc, false)).toBe(10_000)
+    expect(engineCheckEveryMs({start_interval: '1s'}, true)).toBe(30_000)
+    expect(nextEngineCheck(1000, 10_000, 10_900)).toBe(11_000)
+    expect(nextEngineCheck(1000, 10_000, 11_000)).toBe(11_000)
+    expect(nextEngineCheck(1000, 10_000, 11_001)).toBe(12_000)
+    expect(nextEngineCheck(1000, 10_000, 10_000)).toBe(11_000)
+    expect(nextEngineCheck(undefined, 10_000)).toBeUndefined()
+    expect(nextEngineCheck(1000, undefined)).toBeUndefined()
+  })
+
+  const open = async (): Promise<{port: number; close: () => void}> => {
+    const server = createServer((_, res) => res.end('ok'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return {port: (server.address() as AddressInfo).port, close: () => server.close()}
+  }
+  const api = svc('api')
+
+  it(`the probe passes ${AWAIT_ENGINE_CHECK_MS - 100} ms before the engine's check: its healthy event is awaited, no exec`, async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const startedAt = Date.now() - (1000 - (AWAIT_ENGINE_CHECK_MS - 100))
+    const {container, counts} = fakeContainer('e1', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    setTimeout(() => emitEvent(events, 'e1', 'health_status: healthy'), AWAIT_ENGINE_CHECK_MS - 50)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    expect(await waitReady(container, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt})).toBe('healthcheck')
+    expect(counts.execs).toBe(0)
+    close()
+  })
+
+  it('the engine\'s verdict does not come: tta runs the check itself shortly after', async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const {container, counts} = fakeContainer('e2', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    expect(await waitReady(container, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(counts.execs).toBe(1)
+    close()
+  })
+
+  it('the engine\'s check is far off: tta confirms at once', async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const {container, counts} = fakeContainer('e3', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 10_000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const t0 = Date.now()
+    expect(await waitReady(container, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now()})).toBe('healthcheck')
+    expect(counts.execs).toBe(1)
+    expect(Date.now() - t0).toBeLessThan(1_000)
+    close()
   })
 })
