@@ -3,7 +3,7 @@ import type Dockerode from 'dockerode'
 import type {Service} from '../compose/model.js'
 import {runProbe} from '../probes/run.js'
 import {execIn, healthcheckCommand} from './container-io.js'
-import {AbortedError, CRASH_LOOP_RESTARTS, crashLoopReason, NotReadyError} from './not-ready.js'
+import {AbortedError, CrashWatch, NotReadyError} from './not-ready.js'
 import type {Readiness, ReadyBy, WaitOptions} from './readiness.js'
 
 /** Gaps between host-side probes: quick at first, then easing off, never a storm. */
@@ -58,8 +58,7 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
     if (deferred) wake?.()
   })
   try {
-    let restartsBefore = options.restartsBefore
-    let lastExitCode: number | undefined
+    const crashes = new CrashWatch(service.name, options.restartsBefore)
     let lastOutput = ''
     let nextInspect = 0
     let probeGap: number | undefined
@@ -79,15 +78,7 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
         const info = await container.inspect()
         const state = info.State
         lastState = state.Status
-        if (state.Status === 'exited' || state.Status === 'dead') throw new NotReadyError(service.name, `exited with code ${state.ExitCode}`, state.Status, state.ExitCode)
-        const restartCount = info.RestartCount ?? 0
-        restartsBefore ??= state.Status === 'restarting' ? Math.max(0, restartCount - 1) : restartCount
-        const restarts = restartCount - restartsBefore
-        if (restarts >= CRASH_LOOP_RESTARTS) {
-          const exitCode = state.Status === 'running' ? lastExitCode : state.ExitCode
-          throw new NotReadyError(service.name, crashLoopReason(restarts, exitCode), state.Status, exitCode)
-        }
-        if (state.Status !== 'running') lastExitCode = state.ExitCode
+        crashes.check(info)
         running = state.Status === 'running'
         if (running && state.Health?.Status === 'healthy') return 'healthcheck'
       }

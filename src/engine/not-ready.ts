@@ -41,3 +41,34 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, {once: true})
   })
 
+
+/**
+ * Follows one container through its inspects during a wait: an exit fails the wait at once; with
+ * a restart policy a crash shows only as restarts ("restarting", or briefly "running" again), and
+ * CRASH_LOOP_RESTARTS of them make a crash loop.
+ */
+export class CrashWatch {
+  private lastExitCode: number | undefined
+
+  /** `restartsBefore`: 0 when the caller just started it; unset = the count first seen (a kept container's old restarts are history). */
+  constructor(
+    private readonly service: string,
+    private restartsBefore?: number,
+  ) {}
+
+  /** Throws NotReadyError for an exited or crash-looping container; else the restarts seen during this wait. */
+  check(info: {RestartCount?: number; State: {Status: string; ExitCode: number}}): number {
+    const state = info.State
+    if (state.Status === 'exited' || state.Status === 'dead') throw new NotReadyError(this.service, `exited with code ${state.ExitCode}`, state.Status, state.ExitCode)
+    const restartCount = info.RestartCount ?? 0
+    this.restartsBefore ??= state.Status === 'restarting' ? Math.max(0, restartCount - 1) : restartCount
+    const restarts = restartCount - this.restartsBefore
+    if (restarts >= CRASH_LOOP_RESTARTS) {
+      // A container running again reports exit code 0: the code it last exited with is the one seen before.
+      const exitCode = state.Status === 'running' ? this.lastExitCode : state.ExitCode
+      throw new NotReadyError(this.service, crashLoopReason(restarts, exitCode), state.Status, exitCode)
+    }
+    if (state.Status !== 'running') this.lastExitCode = state.ExitCode
+    return restarts
+  }
+}

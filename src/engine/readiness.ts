@@ -7,7 +7,7 @@ import type {ProbeSpec} from '../probes/types.js'
 import {waitChecked} from './checked-wait.js'
 import type {ContainerEvents} from './container-events.js'
 import {durationToMs} from './durations.js'
-import {AbortedError, CRASH_LOOP_RESTARTS, crashLoopReason, NotReadyError, sleep} from './not-ready.js'
+import {AbortedError, CrashWatch, NotReadyError, sleep} from './not-ready.js'
 
 export {AbortedError, CRASH_LOOP_RESTARTS, crashLoopReason, NotReadyError} from './not-ready.js'
 export {healthcheckCommand} from './container-io.js'
@@ -116,10 +116,9 @@ function hasRestartPolicy(service: Service): boolean {
 export async function waitReady(container: Dockerode.Container, service: Service, readiness: Readiness, options: WaitOptions): Promise<ReadyBy> {
   if (readiness.kind !== 'running') return waitChecked(container, service, readiness, options)
   const interval = options.intervalMs ?? 50
-  let restartsBefore = options.restartsBefore
+  const crashes = new CrashWatch(service.name, options.restartsBefore)
   // When (local clock) this run of the container was first seen running: keyed by its StartedAt.
   let runningSince: {startedAt: string; at: number} | undefined
-  let lastExitCode: number | undefined
   // With a restart policy a crash shows only as restarts: look every interval while settling. Without
   // one, a crash leaves it exited: one look when the settle time is over is enough.
   const lookOnceAfterSettling = !hasRestartPolicy(service)
@@ -133,22 +132,9 @@ export async function waitReady(container: Dockerode.Container, service: Service
     if (options.signal?.aborted) throw new AbortedError()
     const info = await container.inspect()
     const state = info.State
-    if (state.Status === 'exited' || state.Status === 'dead') {
-      throw new NotReadyError(service.name, `exited with code ${state.ExitCode}`, state.Status, state.ExitCode)
-    }
-    // A restart policy hides a crash: the container is "restarting" or briefly "running" again.
+    const restarts = crashes.check(info)
     const restartCount = info.RestartCount ?? 0
-    restartsBefore ??= state.Status === 'restarting' ? Math.max(0, restartCount - 1) : restartCount
-    const restarts = restartCount - restartsBefore
-    if (restarts >= CRASH_LOOP_RESTARTS) {
-      // A container running again reports exit code 0: the code it last exited with is the one seen before.
-      const exitCode = state.Status === 'running' ? lastExitCode : state.ExitCode
-      throw new NotReadyError(service.name, crashLoopReason(restarts, exitCode), state.Status, exitCode)
-    }
-    if (state.Status !== 'running') {
-      runningSince = undefined
-      lastExitCode = state.ExitCode
-    }
+    if (state.Status !== 'running') runningSince = undefined
     if (state.Status === 'running') {
       // A new run (another StartedAt, a restart counted, or not running when last seen) settles anew.
       const run = `${state.StartedAt}|${restartCount}`
