@@ -1,22 +1,19 @@
 import {backup, type BackupRequest, type BackupResult} from '../backup/backup.js'
 import {InterruptedError} from '../backup/streams.js'
 import {ExitCode, TtaError} from '../errors.js'
+import {listenForInterrupt} from './interrupt.js'
 import {backupProgress, type BackupProgress} from '../ui/backup-progress.js'
 
 /** Runs `fn` with an AbortSignal that Ctrl-C / SIGTERM trip, mapping the interrupt to exit 130. */
 export async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>, interruptedMessage: string): Promise<T> {
-  const controller = new AbortController()
-  const onSignal = (): void => controller.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const interrupt = listenForInterrupt()
   try {
-    return await fn(controller.signal)
+    return await fn(interrupt.signal)
   } catch (error) {
-    if (error instanceof InterruptedError || controller.signal.aborted) throw new TtaError(interruptedMessage, ExitCode.interrupted)
+    if (error instanceof InterruptedError || interrupt.signal.aborted) throw new TtaError(interruptedMessage, ExitCode.interrupted)
     throw error
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    interrupt.dispose()
   }
 }
 

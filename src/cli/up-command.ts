@@ -4,6 +4,7 @@ import chalk from 'chalk'
 import {dirname} from 'node:path'
 
 import {TtaCommand} from './base-command.js'
+import {listenForInterrupt} from './interrupt.js'
 import type {Service} from '../compose/model.js'
 import {connectEngine} from '../docker/client.js'
 import {applyImageMap} from '../engine/images.js'
@@ -58,10 +59,7 @@ export abstract class UpCommand extends TtaCommand {
       process.stderr.write(chalk.dim(`note: running in a container beside the engine; bind sources translated via ${host.via}, services probed at their container addresses\n`))
     }
 
-    const controller = new AbortController()
-    const onSignal = (): void => controller.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    const interrupt = listenForInterrupt()
     const tty = Boolean(process.stderr.isTTY) && !process.env.CI
     const progress: UpProgress = tty ? await ttyUpProgress({verbose: flags.verbose}) : plainUpProgress({verbose: flags.verbose})
     const t0 = Date.now()
@@ -71,7 +69,7 @@ export abstract class UpCommand extends TtaCommand {
         build: flags.build,
         forceRecreate: flags['force-recreate'],
         timeoutMs: flags.timeout * 1000,
-        signal: controller.signal,
+        signal: interrupt.signal,
         emit: (event) => progress.emit(event),
         host,
       })
@@ -85,8 +83,7 @@ export abstract class UpCommand extends TtaCommand {
       await progress.finish()
       throw this.translate(error as Error, flags.timeout)
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      interrupt.dispose()
     }
   }
 

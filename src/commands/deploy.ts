@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import chalk from 'chalk'
 
 import {TtaCommand} from '../cli/base-command.js'
+import {listenForInterrupt} from '../cli/interrupt.js'
 import type {DeployEvent, DeployStep} from '../deploy/events.js'
 import {DeployFailedError, deployHistory, prepareDeploy, runDeploy, type PreparedDeploy} from '../deploy/deploy.js'
 import type {DeployRecord} from '../deploy/history.js'
@@ -99,24 +100,18 @@ export default class Deploy extends TtaCommand {
 
     // Ctrl-C: stop changing the target, let it finish what it was told, record the deployment as
     // interrupted, exit 130. Two more quit at once (the record may then be missing).
-    const controller = new AbortController()
-    let signals = 0
     const t0 = Date.now()
     const rows = await progress(RUN_STEPS)
-    const onSignal = (): void => {
-      signals++
-      if (signals === 1) {
-        controller.abort()
+    const interrupt = listenForInterrupt((count) => {
+      if (count === 1) {
         rows.emit({type: 'note', message: 'interrupted: stopping; the deployment is being recorded (Ctrl-C twice more to quit at once)'})
-      } else if (signals >= 3) {
+      } else if (count >= 3) {
         process.stderr.write('\ninterrupted again: quitting; this deployment may be missing from the history\n')
         process.exit(ExitCode.interrupted)
       }
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    })
     try {
-      const result = await runDeploy(prepared, (event: DeployEvent) => rows.emit(event), controller.signal)
+      const result = await runDeploy(prepared, (event: DeployEvent) => rows.emit(event), interrupt.signal)
       await rows.finish()
       if (flags.json) return writeJson(result.record)
       const changed = result.record.changed.length
@@ -130,8 +125,7 @@ export default class Deploy extends TtaCommand {
       }
       throw error
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      interrupt.dispose()
     }
   }
 }

@@ -1,8 +1,8 @@
-import {setMaxListeners} from 'node:events'
 import {Args, Flags} from '@oclif/core'
 import chalk from 'chalk'
 
 import {TtaCommand} from '../cli/base-command.js'
+import {listenForInterrupt} from '../cli/interrupt.js'
 import {openEngineApi, type EngineApi} from '../docker/api.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {followLogs} from '../logs/follow.js'
@@ -112,33 +112,22 @@ export default class Logs extends TtaCommand {
       await refuseUnknownServices(missing, workspace.config.composeFiles)
     }
     const printer = new LogPrinter({timestamps: flags.timestamps, json: flags.json, live: true})
-    const controller = new AbortController()
-    // Every followed container's request listens on it (20 services: 21 listeners), none leaks.
-    setMaxListeners(0, controller.signal)
-    let code = 0
-    const onInt = (): void => {
-      code = ExitCode.interrupted
-      controller.abort()
-    }
-    const onTerm = (): void => controller.abort()
-    process.once('SIGINT', onInt)
-    process.once('SIGTERM', onTerm)
+    const interrupt = listenForInterrupt()
     try {
       await followLogs(api, {
         project,
         services,
         query,
         keep,
-        signal: controller.signal,
+        signal: interrupt.signal,
         onSource: (source) => printer.register(source),
         onLine: (line, source) => printer.line(line, source),
         onNote: (text) => printer.note(text),
       })
     } finally {
-      process.off('SIGINT', onInt)
-      process.off('SIGTERM', onTerm)
+      interrupt.dispose()
       await printer.flush()
     }
-    process.exitCode = code
+    process.exitCode = interrupt.exitCode()
   }
 }

@@ -1,18 +1,18 @@
-import {createServer} from 'node:http'
 import {Args, Flags} from '@oclif/core'
 import chalk from 'chalk'
 
 import {TtaCommand} from '../cli/base-command.js'
+import {listenForInterrupt} from '../cli/interrupt.js'
 import {openEngineApi, type EngineApi} from '../docker/api.js'
 import {ExitCode, TtaError} from '../errors.js'
-import {collectStatus, type CollectOptions} from '../status/collect.js'
-import type {StatusReport} from '../status/model.js'
+import type {CollectOptions} from '../status/collect.js'
 import {checkFailure, collectOptionsFor, rejectUnknownServices, statusOnce, type StatusRequest} from '../status/one-shot.js'
 import {reachFor} from '../status/reach.js'
-import type {StatsSample} from '../status/stats.js'
+import {serveStatus} from '../status/serve.js'
 import {table} from '../ui/format.js'
 import {writeJson} from '../ui/output.js'
-import {renderNothing, renderStatus, renderStatusOnce, screen} from '../ui/status-view.js'
+import {renderStatusOnce} from '../ui/status-view.js'
+import {watchStatus} from '../ui/status-watch.js'
 import type {Workspace} from '../workspace/workspace.js'
 
 const seconds = Flags.custom<number>({
@@ -87,8 +87,14 @@ export default class Status extends TtaCommand {
     try {
       // Rounds after rounds: work out once how the services' ports are reached.
       options.reach = await reachFor(api)
-      if (flags.serve !== undefined) return await this.serve(api, options, flags.serve, flags.bind)
-      return await this.watch(api, options, workspace, flags.json)
+      if (flags.serve !== undefined) return await serveUntilInterrupted(api, options, flags.serve, flags.bind)
+      const interrupt = listenForInterrupt()
+      try {
+        await watchStatus(api, options, {json: flags.json, signal: interrupt.signal, sleep: interrupt.sleep, first: (report) => rejectUnknownServices(report, workspace)})
+      } finally {
+        interrupt.dispose()
+      }
+      process.exitCode = interrupt.exitCode()
     } finally {
       api.close()
     }
@@ -108,124 +114,15 @@ export default class Status extends TtaCommand {
     process.stdout.write(`${table(['NAME', 'VALUE', 'FROM'], values.map((v) => [v.name, v.value, v.source === '.env' ? workspace.envFile : v.source]))}\n`)
     process.stderr.write(chalk.dim('these are secrets: keep them out of chat, tickets and shell history\n'))
   }
-
-  private async watch(api: EngineApi, options: CollectOptions, workspace: Workspace, json: boolean): Promise<void> {
-    const tty = Boolean(process.stdout.isTTY) && !json
-    const stop = stopSignal()
-    let previous: Map<string, StatsSample> | undefined
-    if (tty) process.stdout.write(screen.enter)
-    try {
-      let first = true
-      while (!stop.signal.aborted) {
-        const started = Date.now()
-        const {report, samples} = await collectStatus(api, {...options, previous})
-        if (first) await rejectUnknownServices(report, workspace)
-        first = false
-        previous = samples
-        const time = new Date().toLocaleTimeString()
-        if (json) process.stdout.write(JSON.stringify(report) + '\n')
-        else {
-          const body = report.counts.total === 0 ? renderNothing(options.project) : renderStatus(report)
-          const title = `tta status · project ${options.project} · ${time} · every 1s, Ctrl-C to quit`
-          process.stdout.write(tty ? screen.frame(`${chalk.bold(title)}\n\n${body}`) : `--- ${time}\n${body}\n\n`)
-        }
-        await stop.sleep(Math.max(0, 1000 - (Date.now() - started)))
-      }
-    } finally {
-      if (tty) process.stdout.write(screen.leave)
-      stop.dispose()
-    }
-    process.exitCode = stop.exitCode()
-  }
-
-  private async serve(api: EngineApi, options: CollectOptions, port: number, bind: string): Promise<void> {
-    const {renderMetrics} = await import('../status/metrics.js')
-    let previous: Map<string, StatsSample> | undefined
-    let inflight: Promise<StatusReport> | undefined
-    // Scrapes that overlap share one collection: probes run once, whatever the scrape rate.
-    const collect = (): Promise<StatusReport> =>
-      (inflight ??= collectStatus(api, {...options, previous})
-        .then(({report, samples}) => {
-          previous = samples
-          return report
-        })
-        .finally(() => {
-          inflight = undefined
-        }))
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0]
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, {allow: 'GET, HEAD'}).end()
-        return
-      }
-      if (path === '/metrics' || path === '/status') {
-        collect().then(
-          (report) => {
-            const body = path === '/metrics' ? renderMetrics(report) : JSON.stringify(report, null, 2) + '\n'
-            res.writeHead(200, {'content-type': path === '/metrics' ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json'}).end(req.method === 'HEAD' ? undefined : body)
-          },
-          (error: Error) => res.writeHead(503, {'content-type': 'text/plain; charset=utf-8'}).end(`tta status: ${error.message}\n`),
-        )
-        return
-      }
-      if (path === '/') {
-        res.writeHead(200, {'content-type': 'text/plain; charset=utf-8'}).end(`tta status for project ${options.project}: /metrics (Prometheus), /status (JSON)\n`)
-        return
-      }
-      res.writeHead(404, {'content-type': 'text/plain; charset=utf-8'}).end('not found: try /metrics\n')
-    })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        reject(
-          error.code === 'EADDRINUSE'
-            ? new TtaError(`--serve: ${bind}:${port} is already in use`, ExitCode.badInput, 'pick another port')
-            : error.code === 'EADDRNOTAVAIL'
-              ? new TtaError(`--bind: ${bind} is not an address of this machine`, ExitCode.badInput)
-              : error,
-        )
-      })
-      server.listen(port, bind, () => resolve())
-    })
-    const stop = stopSignal()
-    const shown = bind.includes(':') ? `[${bind}]` : bind
-    process.stderr.write(`serving Prometheus metrics for project ${options.project} on http://${shown}:${port}/metrics (JSON on /status); Ctrl-C to stop\n`)
-    await stop.wait()
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    })
-    stop.dispose()
-    process.exitCode = stop.exitCode()
-  }
 }
 
-/** Ctrl-C (exit 130) or SIGTERM (exit 0) ends a watch or a server cleanly. */
-function stopSignal(): {signal: AbortSignal; sleep(ms: number): Promise<void>; wait(): Promise<void>; exitCode(): number; dispose(): void} {
-  const controller = new AbortController()
-  let code = 0
-  const onInt = (): void => {
-    code = ExitCode.interrupted
-    controller.abort()
-  }
-  const onTerm = (): void => controller.abort()
-  process.once('SIGINT', onInt)
-  process.once('SIGTERM', onTerm)
-  const wait = (): Promise<void> => new Promise((resolve) => (controller.signal.aborted ? resolve() : controller.signal.addEventListener('abort', () => resolve(), {once: true})))
-  return {
-    signal: controller.signal,
-    sleep: (ms) =>
-      new Promise((resolve) => {
-        const timer = setTimeout(resolve, ms)
-        controller.signal.addEventListener('abort', () => {
-          clearTimeout(timer)
-          resolve()
-        }, {once: true})
-      }),
-    wait,
-    exitCode: () => code,
-    dispose: () => {
-      process.off('SIGINT', onInt)
-      process.off('SIGTERM', onTerm)
-    },
-  }
+/** --serve: the metrics server until Ctrl-C (exit 130) or SIGTERM. */
+async function serveUntilInterrupted(api: EngineApi, options: CollectOptions, port: number, bind: string): Promise<void> {
+  const server = await serveStatus(api, options, {port, bind})
+  const stop = listenForInterrupt()
+  process.stderr.write(`serving Prometheus metrics for project ${options.project} on ${server.url}/metrics (JSON on /status); Ctrl-C to stop\n`)
+  await stop.wait()
+  await server.close()
+  stop.dispose()
+  process.exitCode = stop.exitCode()
 }
