@@ -2,6 +2,8 @@ import {connect} from 'node:net'
 import type {Duplex} from 'node:stream'
 import type Dockerode from 'dockerode'
 
+import {frames} from './frames.js'
+
 /**
  * Splits Docker's multiplexed log/exec stream (8-byte header: stream type, 3 zero bytes,
  * big-endian length) into text. A TTY container sends raw bytes instead; pass `tty` for those.
@@ -10,15 +12,7 @@ export function demux(buffer: Buffer, tty = false): {stdout: string; stderr: str
   if (tty) return {stdout: buffer.toString('utf8'), stderr: ''}
   const out: Buffer[] = []
   const err: Buffer[] = []
-  let offset = 0
-  while (offset + 8 <= buffer.length) {
-    const type = buffer[offset]
-    const length = buffer.readUInt32BE(offset + 4)
-    const chunk = buffer.subarray(offset + 8, offset + 8 + length)
-    if (type === 2) err.push(chunk)
-    else out.push(chunk)
-    offset += 8 + length
-  }
+  for (const frame of frames(buffer)) (frame.stream === 'stderr' ? err : out).push(frame.payload)
   return {stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')}
 }
 
@@ -30,12 +24,7 @@ export async function logTail(container: Dockerode.Container, lines = 20, tty = 
     if (tty) return buffer.toString('utf8').split(/\r?\n/).filter(Boolean).slice(-lines)
     // Keep the engine's order: walk frames, not the two streams separately.
     const result: string[] = []
-    let offset = 0
-    while (offset + 8 <= buffer.length) {
-      const length = buffer.readUInt32BE(offset + 4)
-      result.push(...buffer.subarray(offset + 8, offset + 8 + length).toString('utf8').split(/\r?\n/))
-      offset += 8 + length
-    }
+    for (const frame of frames(buffer)) result.push(...frame.payload.toString('utf8').split(/\r?\n/))
     return result.filter((l) => l !== '').slice(-lines)
   } catch {
     return []

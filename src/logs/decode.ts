@@ -1,3 +1,5 @@
+import {frames} from '../engine/frames.js'
+
 export type Stream = 'stdout' | 'stderr'
 
 /** One log line as the engine stored it: its timestamp (RFC 3339, nanoseconds, UTC), stream and text. */
@@ -70,12 +72,9 @@ export class LogDecoder {
       return
     }
     let offset = 0
-    while (offset + 8 <= data.length) {
-      const length = data.readUInt32BE(offset + 4)
-      if (offset + 8 + length > data.length) break
-      const stream = data[offset] === 2 ? 'stderr' : 'stdout'
-      this.message(data.subarray(offset + 8, offset + 8 + length), stream)
-      offset += 8 + length
+    for (const frame of frames(data)) {
+      this.message(frame.payload, frame.stream)
+      offset = frame.end
     }
     if (offset < data.length) {
       data = data.subarray(offset)
