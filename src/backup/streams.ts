@@ -4,6 +4,8 @@ import {Transform, Writable, type Duplex, type Readable, type TransformCallback}
 import {pipeline} from 'node:stream/promises'
 import type Dockerode from 'dockerode'
 
+import {Label, projectFilter} from '../engine/labels.js'
+
 /**
  * Docker's multiplexed attach/exec stream (8-byte frame header: stream type, 3 zero bytes,
  * big-endian length) as a Transform: stdout payloads flow on, without copying, so a dump streams
@@ -301,10 +303,10 @@ function oneOffOptions(spec: OneOffSpec, attachStdin: boolean): Dockerode.Contai
     OpenStdin: attachStdin,
     StdinOnce: attachStdin,
     Labels: {
-      'com.docker.compose.project': spec.project,
-      'com.docker.compose.service': spec.service,
-      'com.docker.compose.oneoff': 'True',
-      'dev.tta.managed-by': 'tta',
+      [Label.project]: spec.project,
+      [Label.service]: spec.service,
+      [Label.oneoff]: 'True',
+      [Label.managedBy]: 'tta',
       [ONEOFF_PURPOSE_LABEL]: spec.purpose,
     },
     // No network: these containers only read and write volumes and pipes.
@@ -343,7 +345,7 @@ export async function startThrowaway(docker: Dockerode, spec: OneOffSpec): Promi
 
 /** Removes one-offs an earlier, killed tta left behind (exited or never started); running ones may be another tta's. */
 export async function sweepOneOffs(docker: Dockerode, project: string): Promise<number> {
-  const list = await docker.listContainers({all: true, filters: {label: [`com.docker.compose.project=${project}`, ONEOFF_PURPOSE_LABEL]}})
+  const list = await docker.listContainers({all: true, filters: projectFilter(project, [ONEOFF_PURPOSE_LABEL])})
   const stale = list.filter((c) => c.State === 'exited' || c.State === 'created' || c.State === 'dead')
   // Only throwaway servers own their (anonymous) volumes; the others borrow a service's.
   await Promise.all(stale.map((c) => docker.getContainer(c.Id).remove({force: true, v: c.Labels[ONEOFF_PURPOSE_LABEL] === 'verify'}).catch(() => undefined)))

@@ -14,7 +14,7 @@ import {withDependencies} from './graph.js'
 import {ensureImages, type ImageHealthcheck} from './images.js'
 
 export {ImageError} from './images.js'
-import {COMPOSE_LABEL_VERSION, Label} from './labels.js'
+import {COMPOSE_LABEL_VERSION, Label, projectFilter} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
 import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
@@ -338,7 +338,7 @@ export class UnknownServiceError extends Error {
 }
 
 async function describeFailure(docker: Dockerode, project: string, service: string, error: Error): Promise<ServiceFailure> {
-  const containers = await docker.listContainers({all: true, filters: {label: [`${Label.project}=${project}`, `${Label.service}=${service}`]}}).catch(() => [])
+  const containers = await docker.listContainers({all: true, filters: projectFilter(project, [`${Label.service}=${service}`])}).catch(() => [])
   const first = containers[0]
   if (!first) return {service, reason: error.message, logs: []}
   const container = docker.getContainer(first.Id)
