@@ -3,6 +3,7 @@ import type Dockerode from 'dockerode'
 import type {Service} from '../compose/model.js'
 import {observeContainers} from '../engine/observe.js'
 import {readinessFor, waitReady} from '../engine/readiness.js'
+import {imageBase} from '../probes/derive.js'
 import type {StrategyName} from './manifest.js'
 
 /**
@@ -31,9 +32,7 @@ const ANONYMOUS_VOLUME = /^[0-9a-f]{64}$/
 
 /** `registry:5000/library/postgres:15@sha256:…` → `postgres`. */
 export function imageBaseName(image: string): string {
-  const noDigest = image.split('@')[0] ?? image
-  const last = noDigest.split('/').pop() ?? noDigest
-  return (last.split(':')[0] ?? last).toLowerCase()
+  return imageBase(image)
 }
 
 /** The strategy for an image: its database's own tool when it is one we know, else volume when it has named volumes. */

@@ -78,3 +78,23 @@ export function parseImageReference(ref: string): ImageReference {
   if (digest !== undefined) out.digest = digest
   return out
 }
+
+/**
+ * The parts of any image reference, without validating it (an image a container already runs, a
+ * name from a user's file): registry host (Docker's rule: a first component with "." or ":" or
+ * `localhost`), repository path, tag, digest, and the repository's last component ("base").
+ * `registry:5000/library/postgres:15@sha256:…` has base `postgres`.
+ */
+export function splitImageRef(ref: string): {domain?: string; path: string; tag?: string; digest?: string; base: string} {
+  const at = ref.indexOf('@')
+  const digest = at >= 0 ? ref.slice(at + 1) : undefined
+  const named = at >= 0 ? ref.slice(0, at) : ref
+  const slash = named.lastIndexOf('/')
+  const colon = named.indexOf(':', slash + 1)
+  const name = colon >= 0 ? named.slice(0, colon) : named
+  const tag = colon >= 0 ? named.slice(colon + 1) : undefined
+  const first = name.split('/')[0] as string
+  const hasDomain = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+  const path = hasDomain ? name.slice(first.length + 1) : name
+  return {...(hasDomain ? {domain: first} : {}), path, ...(tag !== undefined ? {tag} : {}), ...(digest !== undefined ? {digest} : {}), base: path.slice(path.lastIndexOf('/') + 1)}
+}

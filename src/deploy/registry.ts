@@ -3,18 +3,12 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 import type Dockerode from 'dockerode'
 
+import {splitImageRef} from '../compose/image-ref.js'
+
 /** The parts of an image reference tta needs to re-home it in another registry. */
 export function splitImage(image: string): {domain?: string; path: string} {
-  const withoutDigest = image.split('@')[0] as string
-  const slash = withoutDigest.lastIndexOf('/')
-  const colon = withoutDigest.lastIndexOf(':')
-  const name = colon > slash ? withoutDigest.slice(0, colon) : withoutDigest
-  const first = name.split('/')[0] as string
-  // Docker's rule: the first component is a registry when it has a "." or ":" or is localhost.
-  if (name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    return {domain: first, path: name.slice(first.length + 1)}
-  }
-  return {path: name}
+  const {domain, path} = splitImageRef(image)
+  return domain ? {domain, path} : {path}
 }
 
 /**

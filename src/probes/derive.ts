@@ -1,3 +1,4 @@
+import {splitImageRef} from '../compose/image-ref.js'
 import type {Service} from '../compose/model.js'
 import {durationToMs} from '../engine/durations.js'
 import {healthcheckCommand} from '../engine/container-io.js'
@@ -63,11 +64,7 @@ export type DerivedProbe = {spec: ProbeSpec; source: ProbeSource} | {spec: undef
 
 /** The repository's last path component: `tta-standin/redis:local` and `redis:7.2.4-alpine` are both `redis`. */
 export function imageBase(ref: string): string {
-  const noDigest = ref.split('@')[0] ?? ref
-  const slash = noDigest.lastIndexOf('/')
-  const colon = noDigest.lastIndexOf(':')
-  const repo = colon > slash ? noDigest.slice(0, colon) : noDigest
-  return repo.slice(repo.lastIndexOf('/') + 1).toLowerCase()
+  return splitImageRef(ref).base.toLowerCase()
 }
 
 const LOCAL_URL = /\bhttp:\/\/(?:127\.0\.0\.1|localhost|0\.0\.0\.0|\[::1\])(?::(\d+))?(\/[^\s'"\\)|;&]*)?/

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseImageReference} from '../../../src/compose/image-ref.js'
+import {parseImageReference, splitImageRef} from '../../../src/compose/image-ref.js'
 
 describe('image references', () => {
   it('accepts valid references and splits them', () => {
@@ -39,5 +39,16 @@ describe('image references', () => {
       [`redis:${'x'.repeat(129)}`]: /bad tag/,
     }
     for (const [ref, re] of Object.entries(cases)) expect(() => parseImageReference(ref), ref).toThrow(re)
+  })
+})
+
+describe('splitImageRef (lenient: any image a container runs)', () => {
+  it('splits registry, path, tag, digest and base the way Docker reads them', () => {
+    expect(splitImageRef('registry:5000/library/postgres:15@sha256:abc')).toEqual({domain: 'registry:5000', path: 'library/postgres', tag: '15', digest: 'sha256:abc', base: 'postgres'})
+    expect(splitImageRef('redis:7.2.4-alpine')).toEqual({path: 'redis', tag: '7.2.4-alpine', base: 'redis'})
+    expect(splitImageRef('tta-standin/redis:local')).toEqual({path: 'tta-standin/redis', tag: 'local', base: 'redis'})
+    expect(splitImageRef('localhost/app')).toEqual({domain: 'localhost', path: 'app', base: 'app'})
+    // TTA's own files once had a doubled tag; the base is still the repository's.
+    expect(splitImageRef('prom/prometheus:v2.48.1:v2.45.0').base).toBe('prometheus')
   })
 })
