@@ -143,7 +143,6 @@ function chainCase(apiVersion: string): Case {
   writeFileSync(file, text)
   return {name: 'chain', file, workspace, env: {}}
 }
-}
 
 type Sample = 'ttaCold' | 'ttaWarm' | 'composeCold' | 'composeWarm' | 'limit'
 
