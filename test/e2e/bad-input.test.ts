@@ -13,6 +13,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BAD_INPUT_DIR, CASES, type BadInputCase, type Location} from '../fixtures/bad-input/cases.js'
 import {expectedText, findsExpectedError, loadCases} from '../fixtures/compose-invalid/cases.js'
+import {ensureSecrets, GENERATED_SECRETS} from '../../src/workspace/secrets.js'
 import {startEngineRecorder} from './engine-recorder.js'
 import {copyWorkspace, docker, removeWorkspace, repoRoot, runTta, uniqueProject, type RunResult} from './helpers.js'
 
@@ -100,10 +101,9 @@ let before: Resource[] = []
 beforeAll(async () => {
   expect(existsSync(join(repoRoot, 'dist', 'commands', 'dev.js')), 'build the CLI first').toBe(true)
   // A workspace as after a first run: stand-in images mapped, secrets generated into .env.
+  // (`tta config` is read-only and no longer writes them; `tta dev` does, with this function.)
   template = copyWorkspace()
-  const first = await runTta(['config', '--workspace', template, '--services'], {env: cleanEnv(), cwd: template})
-  expect(first.code, first.stderr).toBe(0)
-  expect(existsSync(join(template, '.env'))).toBe(true)
+  expect(ensureSecrets(join(template, '.env'), {}).generated).toHaveLength(GENERATED_SECRETS.length)
   before = await engineResources()
 })
 
