@@ -11,9 +11,9 @@ describe('no shell strings in src/', () => {
     expect(findings.map((f) => `${f.where}: ${f.what}`)).toEqual([])
   })
 
-  it('did look at the places that run programs', () => {
-    const calls = sourceFiles().reduce((sum, file) => sum + processCalls(readSource(file)), 0)
-    expect(calls).toBeGreaterThanOrEqual(5)
+  it('did look at the places that run programs (docker build, git, the docker CLI for registry logins, doctor)', () => {
+    const running = sourceFiles().filter((file) => processCalls(readSource(file)) > 0)
+    expect(running).toEqual(expect.arrayContaining(['src/engine/images.ts', 'src/deploy/version.ts', 'src/deploy/registry.ts', 'src/commands/doctor.ts']))
   })
 
   describe('the scan catches', () => {
