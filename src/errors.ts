@@ -55,8 +55,11 @@ export class InputError extends TtaError {
 
 /** Several input errors found in one pass; the loader reports all of them at once. */
 export class InputErrors extends TtaError {
-  constructor(readonly errors: InputError[]) {
-    super(errors.map((e) => e.message).join('\n'), ExitCode.badInput)
+  constructor(
+    readonly errors: InputError[],
+    hint?: string,
+  ) {
+    super(errors.map((e) => e.message).join('\n'), ExitCode.badInput, hint)
     this.name = 'InputErrors'
   }
 }

@@ -1,6 +1,6 @@
 import {closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type WriteStream} from 'node:fs'
 import {hostname} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 
 import {ExitCode, TtaError} from '../errors.js'
 import {BACKUP_ID, backupId, MANIFEST_FILE, manifestProblems, VERIFY_FILE, type Manifest, type VerifyRecord} from './manifest.js'
@@ -87,15 +87,36 @@ export class PendingBackup {
   }
 }
 
+/** Files that mark a directory as a checkout or a workspace, never to be hidden from git. */
+const CHECKOUT_MARKERS = ['.git', 'tta.config.yaml']
+
+/**
+ * Whether tta may put its `*` .gitignore into the backup directory: only one it has just created,
+ * or an empty one, never the workspace root or a checkout (`backup.dir: .` would hide the whole
+ * repository from git) and never a directory holding anything else.
+ */
+export function mayIgnoreInGit(dir: string, createdNow: boolean, workspaceRoot?: string): boolean {
+  if (workspaceRoot !== undefined && resolve(dir) === resolve(workspaceRoot)) return false
+  if (createdNow) return true
+  const entries = readdirSync(dir)
+  return entries.length === 0 && !CHECKOUT_MARKERS.some((marker) => entries.includes(marker))
+}
+
 export class BackupStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly options: {workspaceRoot?: string} = {},
+  ) {}
 
   /** Claims a new backup directory (0700); the id is the UTC start time, suffixed if taken. */
   begin(started: Date): PendingBackup {
-    mkdirSync(this.root, {recursive: true, mode: 0o700})
-    // Dumps hold the databases' data: keep them out of git when the directory is inside a checkout.
+    const created = mkdirSync(this.root, {recursive: true, mode: 0o700}) !== undefined
+    // Dumps hold the databases' data: keep them out of git when the directory is inside a checkout,
+    // where tta owns the directory (see mayIgnoreInGit).
     const ignore = join(this.root, '.gitignore')
-    if (!existsSync(ignore)) writeFileSync(ignore, '# tta backups: database dumps, never commit them\n*\n', {mode: 0o600})
+    if (!existsSync(ignore) && mayIgnoreInGit(this.root, created, this.options.workspaceRoot)) {
+      writeFileSync(ignore, '# tta backups: database dumps, never commit them\n*\n', {mode: 0o600})
+    }
     for (let attempt = 0; attempt < 100; attempt++) {
       const id = backupId(started, attempt)
       const dir = join(this.root, id)

@@ -18,7 +18,8 @@ import {seconds, table} from '../ui/format.js'
 import {plainUpProgress, ttyUpProgress, type UpProgress} from '../ui/up-progress.js'
 import {loadWorkspaceProject, projectNameFor, type Mode} from '../workspace/project.js'
 import {refuseInvalidServiceNames} from '../compose/project-name.js'
-import {ensureSecrets} from '../workspace/secrets.js'
+import {ensureSecrets, missingSecrets, UNGENERATED_SECRET} from '../workspace/secrets.js'
+import {refuseMissingBuildContexts} from '../workspace/build-contexts.js'
 import {detectHostContext, translateBindSources} from '../workspace/devcontainer.js'
 import {bundledComposeDir} from '../paths.js'
 
@@ -43,13 +44,19 @@ export abstract class UpCommand extends TtaCommand {
     const workspace = this.openWorkspace(flags)
     // A bad --project-name is refused before the first run writes anything (.env).
     projectNameFor({projectName: flags['project-name'], workspace})
-    if (!flags.file) {
+    const request = {workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], files: flags.file, projectName: flags['project-name']}
+    // Secrets not generated yet stand in as placeholders until the files are known to be usable
+    // here: a run that is refused (outside a TTA checkout, say) writes no .env.
+    const missingSecretNames = flags.file ? [] : missingSecrets(workspace.envFile)
+    let loaded = loadWorkspaceProject({...request, environment: {...process.env, ...Object.fromEntries(missingSecretNames.map((name) => [name, UNGENERATED_SECRET]))}})
+    refuseMissingBuildContexts(loaded.project, services, workspace.root, this.id ?? 'dev')
+    if (missingSecretNames.length > 0) {
       const secrets = ensureSecrets(workspace.envFile)
       if (secrets.generated.length > 0) {
         process.stderr.write(chalk.dim(`generated ${secrets.generated.join(', ')} into ${secrets.envFile} (mode 0600)\n`))
       }
+      loaded = loadWorkspaceProject(request)
     }
-    const loaded = loadWorkspaceProject({workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], files: flags.file, projectName: flags['project-name']})
     for (const warning of loaded.warnings) process.stderr.write(chalk.yellow(`warning: ${warning}\n`))
     loaded.project = applyImageMap(loaded.project, workspace.config.images)
     const conn = await connecting

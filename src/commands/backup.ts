@@ -54,7 +54,7 @@ export default class Backup extends TtaCommand {
     const workspace = this.openWorkspace(flags)
     const project = projectNameFor({projectName: flags['project-name'], workspace})
     const settings = backupSettings(workspace, flags)
-    const store = new BackupStore(settings.dir)
+    const store = new BackupStore(settings.dir, {workspaceRoot: workspace.root})
     if (flags.list) return this.list(store, project, flags.json)
     if (flags.verify) return this.verify(store, project, flags.verify, flags.json, flags.timeout)
 

@@ -61,7 +61,7 @@ export default class Clean extends TtaCommand {
   }
 
   private async backupFirst(workspace: Workspace, project: string, conn: EngineConnection): Promise<void> {
-    const store = new BackupStore(backupSettings(workspace, {}).dir)
+    const store = new BackupStore(backupSettings(workspace, {}).dir, {workspaceRoot: workspace.root})
     try {
       // offline: stopped services' volumes are copied as files, so a stopped stack is backed up too.
       const {manifest, dir} = await runBackup({conn, project, store, reason: 'before clean', offline: true, ttaVersion: this.config.version, readyTimeoutMs: 300_000})

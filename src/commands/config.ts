@@ -5,7 +5,7 @@ import {TtaCommand} from '../cli/base-command.js'
 import {composeView} from '../compose/view.js'
 import {writeJson} from '../ui/output.js'
 import {loadWorkspaceProject, MODES} from '../workspace/project.js'
-import {ensureSecrets} from '../workspace/secrets.js'
+import {missingSecrets, UNGENERATED_SECRET} from '../workspace/secrets.js'
 
 export default class Config extends TtaCommand {
   static override summary = 'Print the resolved compose model (interpolated, merged, validated).'
@@ -34,14 +34,14 @@ export default class Config extends TtaCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(Config)
     const workspace = this.openWorkspace(flags)
-    // The bundled files require generated secrets; create them once, as `tta dev` would.
-    if (!flags.file) {
-      const secrets = ensureSecrets(workspace.envFile)
-      if (secrets.generated.length > 0) process.stderr.write(`generated ${secrets.generated.join(', ')} into ${secrets.envFile} (mode 0600)\n`)
-    }
+    // The bundled files require the secrets `tta dev` generates. A read-only command writes
+    // nothing (no .env appears wherever it runs): the missing ones are shown as a placeholder.
+    const missing = flags.file ? [] : missingSecrets(workspace.envFile)
+    if (missing.length > 0) process.stderr.write(`note: ${missing.join(', ')} not generated yet (the first tta dev writes them into ${workspace.envFile}); shown as ${UNGENERATED_SECRET}\n`)
     const loaded = loadWorkspaceProject({
       workspace,
       cwd: process.cwd(),
+      environment: {...process.env, ...Object.fromEntries(missing.map((name) => [name, UNGENERATED_SECRET]))},
       mode: flags.mode as (typeof MODES)[number],
       hotReload: !flags['no-hot-reload'],
       files: flags.file,

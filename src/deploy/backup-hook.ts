@@ -37,7 +37,7 @@ export async function backupBeforeDeploy(request: BackupBeforeDeploy): Promise<s
   // A swarm's datastores are its tasks' containers (on this node); see swarm-backup.ts.
   const discover = swarm ? () => discoverSwarmTargets(docker, project) : undefined
   if (discover && (await discover()).size === 0) return 'no datastore task runs: nothing to back up'
-  const store = new BackupStore(backupSettings(request.workspace, {}).dir)
+  const store = new BackupStore(backupSettings(request.workspace, {}).dir, {workspaceRoot: request.workspace.root})
   const result = await backup({
     conn: request.conn,
     project,

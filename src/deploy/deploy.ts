@@ -24,6 +24,7 @@ import {changedServices, type DeployPlan, type ServiceStep} from './plan.js'
 import {deployImageRef, pushImage, registryAnswers, registryAuth, registryHost, type RegistryAuth} from './registry.js'
 import {applySwarm, assertSwarmManager, observeStack, readSwarmRecords, rollbackSwarm, stackServices, verifySwarm, writeSwarmRecord, type ApplyOptions, type SwarmFailure} from './swarm.js'
 import {cleanupSwarm, planSwarmCleanup, stackServiceOf} from './swarm-cleanup.js'
+import {refuseBoundSwarmPorts} from './swarm-ports.js'
 import {DeployLabel, swarmFiles, swarmServiceSpec, type SwarmContext, type SwarmServiceSpec} from './swarm-spec.js'
 import {deployer, readGitState, resolveVersion, type GitState} from './version.js'
 
@@ -185,6 +186,8 @@ export async function prepareDeploy(request: DeployRequest, emit: DeployEmit): P
         const first = unknownReplicas[0] as string
         throw new InputError(`no service "${first}" in the deployed compose files (services: ${Object.keys(loaded.project.services).sort().join(', ')})`, target.replicasPositions[first], `deploy.${target.name}.replicas.${first}`)
       }
+
+      if (target.type === 'swarm') refuseBoundSwarmPorts(loaded, target)
 
       const builtServices = Object.values(loaded.project.services).filter((s) => s.build)
       const builds: Service[] = []

@@ -1,4 +1,5 @@
-import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {randomUUID} from 'node:crypto'
+import {existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ExitCode, TtaError} from '../errors.js'
@@ -73,8 +74,16 @@ export function saveRecord(root: string, record: DeployRecord): void {
   const file = join(root, HISTORY_FILE)
   const records = mergeHistory(readHistory(root), [record])
   const body: HistoryFile = {version: 1, deployments: records}
-  writeFileSync(`${file}.tmp`, JSON.stringify(body, null, 2) + '\n')
-  renameSync(`${file}.tmp`, file)
+  // A temporary name no other run (a concurrent deploy) can share, created exclusively ('wx': never
+  // through a file or symlink already there), then an atomic rename over the history.
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`
+  try {
+    writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', {flag: 'wx', mode: 0o600})
+    renameSync(tmp, file)
+  } catch (error) {
+    rmSync(tmp, {force: true})
+    throw error
+  }
 }
 
 export function isRecord(value: unknown): value is DeployRecord {

@@ -155,7 +155,8 @@ function writesVolume(service: Service): boolean {
 function ports(service: Service, ctx: SwarmContext, notes: string[]): Dockerode.PortConfig[] {
   return (service.ports ?? []).map((port: PortConfig) => {
     if (port.host_ip && port.host_ip !== '0.0.0.0' && port.host_ip !== '::') {
-      notes.push(`${service.name}: swarm publishes port ${port.published ?? port.target} on every interface; host_ip ${port.host_ip} cannot be honoured (firewall it, or drop the port)`)
+      // Reached only for ports the target's exposePorts allows (refuseBoundSwarmPorts refuses the rest).
+      notes.push(`${service.name}: port ${port.published ?? port.target} is published on every interface of every node (exposePorts); host_ip ${port.host_ip} cannot be honoured by swarm`)
     }
     const published = port.published ? Number(port.published) : undefined
     return {Protocol: port.protocol, TargetPort: port.target, PublishedPort: published, PublishMode: ctx.publishMode ?? port.mode}

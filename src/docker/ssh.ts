@@ -1,10 +1,10 @@
 import {createHash, createHmac, randomBytes} from 'node:crypto'
-import {appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {Agent, type AgentOptions} from 'node:http'
 import {createRequire} from 'node:module'
 import {connect as netConnect, type Socket} from 'node:net'
 import {homedir, userInfo} from 'node:os'
-import {delimiter, dirname, isAbsolute, join, resolve} from 'node:path'
+import {basename, delimiter, dirname, isAbsolute, join, resolve} from 'node:path'
 import type {Duplex} from 'node:stream'
 import type {AgentAuthMethod, Client, ClientChannel, ConnectConfig, PublicKeyAuthMethod} from 'ssh2'
 
@@ -32,6 +32,8 @@ export interface SshSettings {
   defaultIdentities: string[]
   /** SSH_AUTH_SOCK, when set. */
   agent?: string
+  /** OpenSSH client configuration read for StrictHostKeyChecking: the user's, then the system's. */
+  sshConfigFiles: string[]
 }
 
 export const IDENTITY_ENV = 'TTA_SSH_IDENTITY'
@@ -65,7 +67,95 @@ export function sshSettings(env: NodeJS.ProcessEnv = process.env, home: string =
     identityFiles,
     defaultIdentities: defaults,
     agent: env.SSH_AUTH_SOCK || undefined,
+    sshConfigFiles: [join(home, '.ssh', 'config'), '/etc/ssh/ssh_config'],
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the user's ssh_config: StrictHostKeyChecking
+
+/** How an unknown host key is treated: recorded (accept-new, tta's default) or refused (the user's `yes`/`ask`). */
+export interface HostKeyPolicy {
+  check: 'accept-new' | 'yes'
+  /** The setting as written, and the file it came from, when a config file set it. */
+  setting?: string
+  file?: string
+}
+
+type SshConfigModule = {default: {parse(text: string): {compute(opts: {Host: string; User?: string}, options: {ignoreCase: boolean; matchExec: boolean}): Record<string, unknown>}}}
+let sshConfigModule: SshConfigModule['default'] | undefined
+/** ssh-config parses OpenSSH's format (Host patterns, negations, Match); loaded only when SSH is used. */
+function loadSshConfig(): SshConfigModule['default'] {
+  if (!sshConfigModule) {
+    const required = createRequire(import.meta.url)('ssh-config') as SshConfigModule | SshConfigModule['default']
+    sshConfigModule = 'default' in required ? required.default : required
+  }
+  return sshConfigModule
+}
+
+const INCLUDE = /^\s*include(?:\s+|\s*=\s*)(.+)$/i
+
+/**
+ * A config file's text with its `Include` lines replaced by the files they name (in place, relative
+ * paths against `base`, `*`/`?` in the file name), a few levels deep. Absent files read as empty.
+ */
+export function readSshConfig(file: string, base: string, home: string = homedir(), depth = 0): string {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+  if (depth >= 4) return text
+  return text
+    .split(/\r?\n/)
+    .map((line) => {
+      const include = INCLUDE.exec(line)
+      if (!include?.[1]) return line
+      return include[1]
+        .trim()
+        .split(/\s+/)
+        .flatMap((pattern) => {
+          const path = expandHome(pattern.replace(/^"|"$/g, ''), home)
+          const abs = isAbsolute(path) ? path : join(base, path)
+          const name = basename(abs)
+          if (!/[*?]/.test(name)) return [abs]
+          const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+          try {
+            return readdirSync(dirname(abs)).filter((entry) => re.test(entry)).sort().map((entry) => join(dirname(abs), entry))
+          } catch {
+            return []
+          }
+        })
+        .map((included) => readSshConfig(included, base, home, depth + 1))
+        .join('\n')
+    })
+    .join('\n')
+}
+
+/**
+ * StrictHostKeyChecking for a host, as OpenSSH decides it: the first value found, the user's file
+ * before the system's. `yes` and `ask` (tta never prompts) refuse a host whose key is not known;
+ * anything else is tta's accept-new (`no` included: a changed key is always refused). `Match exec`
+ * is never run. Pure but for the parser.
+ */
+export function hostKeyPolicy(configs: ReadonlyArray<{file: string; text: string}>, host: string, user?: string): HostKeyPolicy {
+  const parser = loadSshConfig()
+  for (const {file, text} of configs) {
+    if (text.trim() === '') continue
+    const computed = parser.parse(text).compute({Host: host, ...(user ? {User: user} : {})}, {ignoreCase: true, matchExec: false})
+    const value = computed.stricthostkeychecking
+    if (typeof value !== 'string') continue
+    const setting = value.toLowerCase()
+    return {check: setting === 'yes' || setting === 'ask' || setting === 'true' ? 'yes' : 'accept-new', setting, file}
+  }
+  return {check: 'accept-new'}
+}
+
+/** The policy for a host from the settings' config files (the user's ~/.ssh, the system's /etc/ssh). */
+export function hostKeyPolicyFor(settings: SshSettings, host: string, user?: string, home: string = homedir()): HostKeyPolicy {
+  const configs = settings.sshConfigFiles.map((file) => ({file, text: readSshConfig(file, file.startsWith('/etc/') ? '/etc/ssh' : join(home, '.ssh'), home)}))
+  return hostKeyPolicy(configs, host, user)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -430,11 +520,25 @@ export class SshTransport {
     return lines
   }
 
-  /** accept-new: a known key passes, a new host's key is recorded in tta's file, a changed or revoked one is refused. */
+  /**
+   * accept-new: a known key passes, a new host's key is recorded in tta's file, a changed or revoked
+   * one is refused. With the user's StrictHostKeyChecking yes (or ask) for this host, a new host is
+   * refused too.
+   */
   private verifyHostKey(name: string, blob: Buffer): boolean {
     const verdict = hostKeyVerdict(this.knownHosts(), name, blob)
     if (verdict.verdict === 'known') return true
     if (verdict.verdict === 'unknown') {
+      const policy = hostKeyPolicyFor(this.settings, this.target.host, this.target.username)
+      if (policy.check === 'yes') {
+        const port = this.target.port === 22 ? '' : `-p ${this.target.port} `
+        this.refusal = new SshError(
+          `ssh ${this.label}: the host key (${keyType(blob)}) is not known, and StrictHostKeyChecking ${policy.setting} (${policy.file}) refuses unknown hosts; tta records no key`,
+          `check the host's fingerprint, then add its key: ssh-keyscan ${port}${this.target.host} >> ~/.ssh/known_hosts (or connect once with ssh yourself)`,
+          'TTA_SSH_HOSTKEY',
+        )
+        return false
+      }
       const file = this.settings.knownHostsFile
       mkdirSync(dirname(file), {recursive: true, mode: 0o700})
       appendFileSync(file, `${knownHostLine(name, blob)}\n`, {mode: 0o600})
@@ -489,9 +593,10 @@ const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'
  * prompt would hang a build), with tta's known_hosts first (accept-new records new hosts there)
  * and the user's after it, and the same keys tta's own client offers. Pure.
  */
-export function sshWrapperScript(realSsh: string, settings: SshSettings): string {
+export function sshWrapperScript(realSsh: string, settings: SshSettings, check: HostKeyPolicy['check'] = 'accept-new'): string {
   const knownHosts = [settings.knownHostsFile, ...settings.readKnownHosts.filter((f) => f !== settings.knownHostsFile && !f.startsWith('/etc/'))].map((f) => `"${f}"`).join(' ')
-  const args = ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${knownHosts}`, ...settings.identityFiles.flatMap((f) => ['-i', f])]
+  // A -o on the command line wins over ~/.ssh/config: the user's `yes` is passed on, never weakened.
+  const args = ['-o', 'BatchMode=yes', '-o', `StrictHostKeyChecking=${check}`, '-o', `UserKnownHostsFile=${knownHosts}`, ...settings.identityFiles.flatMap((f) => ['-i', f])]
   return ['#!/bin/sh', '# Written by tta for the docker CLI (ssh:// engines); see docs/deploy.md.', `exec ${[realSsh, ...args].map(shellQuote).join(' ')} "$@"`, ''].join('\n')
 }
 
@@ -519,7 +624,8 @@ export function dockerCliSshEnv(host: string, env: NodeJS.ProcessEnv = process.e
   const binRoot = join(sshStateDir(env), 'bin')
   const real = findOnPath('ssh', env.PATH, binRoot)
   if (!real) return {}
-  const script = sshWrapperScript(real, settings)
+  const url = new URL(host)
+  const script = sshWrapperScript(real, settings, hostKeyPolicyFor(settings, url.hostname, decodeURIComponent(url.username) || undefined).check)
   // One directory per script: concurrent runs with other keys never overwrite each other's.
   const dir = join(binRoot, createHash('sha256').update(script).digest('hex').slice(0, 12))
   const file = join(dir, 'ssh')

@@ -1,4 +1,4 @@
-import {mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -54,11 +54,15 @@ export async function openWorkspaceCached(cwd: string, explicit?: string): Promi
   const config = await parse(root)
   try {
     const dir = join(stateDir(root), 'cache')
-    mkdirSync(dir, {recursive: true})
+    // The parsed config can hold registry hosts, identity file paths and the like: owner only,
+    // whatever the umask, and a directory an older tta created with the default mode is tightened.
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+    chmodSync(dir, 0o700)
     const body: CacheFile = {version: CACHE_VERSION, key, config}
     // A unique temporary name, then a rename: concurrent runs never read half a file.
     const tmp = join(dir, `config.json.${process.pid}.tmp`)
-    writeFileSync(tmp, JSON.stringify(body))
+    writeFileSync(tmp, JSON.stringify(body), {mode: 0o600})
+    chmodSync(tmp, 0o600)
     renameSync(tmp, cacheFile)
   } catch {
     // A read-only checkout still works; it parses every time.

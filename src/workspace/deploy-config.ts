@@ -33,12 +33,17 @@ export interface DeployTarget {
   timeout: number
   /** Swarm only: publish every port this way instead of as each port says. */
   publishMode?: 'ingress' | 'host'
+  /**
+   * Swarm only: publish ports the compose files bind to an address (127.0.0.1) on every interface
+   * anyway (swarm cannot bind one): true for all services, or a list of services. Default: refuse.
+   */
+  exposePorts?: true | string[]
   /** Where the target was declared, for errors found later (an unknown service in replicas). */
   position: SourcePosition
   replicasPositions: Record<string, SourcePosition>
 }
 
-const TARGET_KEYS = ['type', 'host', 'identityFile', 'registry', 'files', 'projectName', 'confirm', 'backupFirst', 'replicas', 'timeout', 'publishMode'] as const
+const TARGET_KEYS = ['type', 'host', 'identityFile', 'registry', 'files', 'projectName', 'confirm', 'backupFirst', 'replicas', 'timeout', 'publishMode', 'exposePorts'] as const
 const TARGET_NAME = /^[a-z0-9][a-z0-9_-]*$/
 const HOST_SCHEMES = ['unix:', 'tcp:', 'ssh:', 'npipe:', 'http:', 'https:']
 /** A registry as Docker spells it in an image name: host[:port] and an optional path, lowercase. */
@@ -85,6 +90,7 @@ function parseTarget(src: SourceDocument, pair: Pair<Node, Node>, name: string, 
   let replicasNode: Node | undefined
   let publishNode: Node | undefined
   let identityNode: Node | undefined
+  let exposeNode: Node | undefined
   for (const item of pair.value.items as Pair<Node, Node>[]) {
     const key = isScalar(item.key) ? String(item.key.value) : ''
     const path = `${keyPath}.${key}`
@@ -188,6 +194,15 @@ function parseTarget(src: SourceDocument, pair: Pair<Node, Node>, name: string, 
         else if (mode !== undefined) errors.push(new InputError(`must be ingress or host (got "${mode}")`, at, path))
         break
       }
+      case 'exposePorts': {
+        exposeNode = item.key
+        if (isScalar(value) && typeof value.value === 'boolean') {
+          if (value.value) target.exposePorts = true
+        } else if (isSeq(value) && value.items.every((entry) => isScalar(entry) && typeof entry.value === 'string' && entry.value !== '')) {
+          target.exposePorts = value.items.map((entry) => String((entry as {value: string}).value))
+        } else errors.push(new InputError('must be true, false, or a list of service names whose ports swarm may publish on every interface', at, path))
+        break
+      }
       default:
         errors.push(new InputError(`unknown key "${key}" (supported: ${TARGET_KEYS.join(', ')})`, src.position(item.key), path))
     }
@@ -201,6 +216,7 @@ function parseTarget(src: SourceDocument, pair: Pair<Node, Node>, name: string, 
   if (target.type === 'compose') {
     if (replicasNode && Object.keys(target.replicas).length > 0) errors.push(new InputError('replicas are for swarm targets; a compose target runs one container per service', src.position(replicasNode), `${keyPath}.replicas`))
     if (publishNode) errors.push(new InputError('publishMode is for swarm targets; a compose target publishes ports as the compose files say', src.position(publishNode), `${keyPath}.publishMode`))
+    if (exposeNode) errors.push(new InputError('exposePorts is for swarm targets; a compose target binds ports to the addresses the compose files say', src.position(exposeNode), `${keyPath}.exposePorts`))
   }
   return target
 }

@@ -1,5 +1,7 @@
-// Issue 6 acceptance, end to end: `tta backup` / `tta restore` on real postgres, redis and neo4j
-// stand-ins. Data goes in through docker exec and the published 127.0.0.1 ports; checksums of the
+// Issue 6 acceptance, end to end: `tta backup` / `tta restore` on real postgres and redis
+// stand-ins (Debian's postgres, pg_dump, redis-server), and on the neo4j stub (an HTTP stub whose
+// `neo4j-admin database dump/load` is a gzipped tar of the database directory: what it shows is tta's
+// orchestration of neo4j, stop / one-off dump / start, never Neo4j's own dump format). Data goes in through docker exec and the published 127.0.0.1 ports; checksums of the
 // ordered SELECT output and of the redis key/value set prove a round trip; a corrupted file is
 // refused before anything is touched; a SIGKILLed backup leaves nothing listed; clean --volumes
 // on a terminal offers a backup first.
@@ -108,11 +110,11 @@ afterAll(async () => {
   removeWorkspace(workspace)
 }, 120_000)
 
-describe('tta backup / restore on real postgres and redis stand-ins', () => {
+describe('tta backup / restore on real postgres and redis stand-ins and the neo4j stub', () => {
   let id = ''
   let before: {table: string; redis: {keys: number; sum: string}}
 
-  it('backs up every running stateful service: manifest with sha256 per file, files 0600', async () => {
+  it('backs up every running stateful service (the neo4j stub\'s dump is tar): manifest with sha256 per file, files 0600', async () => {
     before = {table: await tableChecksum(), redis: await redisChecksum()}
     expect(before.redis.keys).toBe(1000)
     expect((await psql('SELECT count(*) FROM items')).trim()).toBe('10000')
@@ -180,7 +182,7 @@ describe('tta backup / restore on real postgres and redis stand-ins', () => {
     expect(result.stderr).toMatch(/pass -y/)
   })
 
-  it('--verify loads every service into throwaway containers; --list shows it verified', async () => {
+  it('--verify loads every service into throwaway containers (neo4j: the stub\'s tar load); --list shows it verified', async () => {
     const result = await tta(['backup', '--verify', id, '--json'])
     expect(result.code, result.stderr).toBe(0)
     const verified = JSON.parse(result.stdout) as {ok: boolean; services: Array<{service: string; ok: boolean; detail: string}>}

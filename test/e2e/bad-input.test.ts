@@ -13,6 +13,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BAD_INPUT_DIR, CASES, type BadInputCase, type Location} from '../fixtures/bad-input/cases.js'
 import {expectedText, findsExpectedError, loadCases} from '../fixtures/compose-invalid/cases.js'
+import {ensureSecrets, GENERATED_SECRETS} from '../../src/workspace/secrets.js'
 import {startEngineRecorder} from './engine-recorder.js'
 import {copyWorkspace, docker, removeWorkspace, repoRoot, runTta, uniqueProject, type RunResult} from './helpers.js'
 
@@ -100,10 +101,9 @@ let before: Resource[] = []
 beforeAll(async () => {
   expect(existsSync(join(repoRoot, 'dist', 'commands', 'dev.js')), 'build the CLI first').toBe(true)
   // A workspace as after a first run: stand-in images mapped, secrets generated into .env.
+  // (`tta config` is read-only and no longer writes them; `tta dev` does, with this function.)
   template = copyWorkspace()
-  const first = await runTta(['config', '--workspace', template, '--services'], {env: cleanEnv(), cwd: template})
-  expect(first.code, first.stderr).toBe(0)
-  expect(existsSync(join(template, '.env'))).toBe(true)
+  expect(ensureSecrets(join(template, '.env'), {}).generated).toHaveLength(GENERATED_SECRETS.length)
   before = await engineResources()
 })
 
@@ -118,8 +118,11 @@ afterAll(async () => {
 })
 
 describe.concurrent('bad input through the CLI', () => {
-  it('has at least 60 cases', () => {
-    expect(CASES.length).toBeGreaterThanOrEqual(60)
+  it('every command of the CLI has bad-input cases, and case names are unique', () => {
+    // A new command without a case here fails: its bad input would go unchecked.
+    const commands = readdirSync(join(repoRoot, 'src', 'commands')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort()
+    const covered = new Set(CASES.map((c) => c.args[0]))
+    expect(commands.filter((command) => !covered.has(command))).toEqual([])
     expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length)
   })
 
@@ -186,9 +189,6 @@ describe.concurrent('the compose-invalid corpus through tta dev -f', () => {
   // Every case runs through `tta config` in config-invalid.test.ts; every other one here, so the
   // engine check covers the command that would create things, at half the time.
   const invalid = loadCases().filter((_, i) => i % 2 === 0)
-  it('takes a share of the corpus', () => {
-    expect(invalid.length).toBeGreaterThanOrEqual(25)
-  })
   invalid.forEach((c, index) => {
     it(c.name, {timeout: CASE_TIMEOUT_MS + 10_000}, async () => {
       const recorder = await startEngineRecorder()

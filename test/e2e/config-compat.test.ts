@@ -153,8 +153,12 @@ describe('prerequisites', () => {
     expect(existsSync(builtConfigCommand), `${builtConfigCommand} missing: run \`npm run build\``).toBe(true)
   })
 
-  it('the corpus has at least 18 cases', () => {
-    expect(corpus.length).toBeGreaterThanOrEqual(18)
+  it('the corpus exercises overlays, profiles and .env files, and every case names only files it has', () => {
+    const specs = corpus.map((name) => ({name, dir: path.join(fixturesDir, name), spec: readCase(path.join(fixturesDir, name))}))
+    expect(specs.filter(({dir, spec}) => spec.files.some((f) => !existsSync(path.join(dir, f)))).map(({name}) => name)).toEqual([])
+    expect(specs.some(({spec}) => spec.files.length > 1)).toBe(true)
+    expect(specs.some(({spec}) => spec.profiles.length > 0)).toBe(true)
+    expect(specs.some(({dir}) => existsSync(path.join(dir, '.env')))).toBe(true)
   })
 })
 

@@ -3,7 +3,7 @@ import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {expectedText, findsExpectedError, loadCases} from '../fixtures/compose-invalid/cases.js'
+import {expectationProblems, expectedText, findsExpectedError, loadCases} from '../fixtures/compose-invalid/cases.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const RUN = join(ROOT, 'bin', 'run.js')
@@ -27,8 +27,9 @@ describe('tta config on malformed input', () => {
     expect(existsSync(join(ROOT, 'dist', 'commands', 'config.js')), 'run `npm run build` first').toBe(true)
   })
 
-  it('has at least 36 cases', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(36)
+  it('every case points at a line that exists in a file it has, and the corpus covers compose files and tta.config.yaml', () => {
+    expect(cases.flatMap(expectationProblems)).toEqual([])
+    expect(new Set(cases.map((c) => c.workspaceConfig))).toEqual(new Set([true, false]))
   })
 
   for (const c of cases) {

@@ -206,4 +206,18 @@ describe('tta deploy to a compose target over SSH', () => {
     expect(changed.stderr).toContain('ssh-keygen -R')
     expect((await httpGet(`http://127.0.0.1:${apiPort}/version`)).body.trim()).toBe('v2')
   })
+
+  it('honours the user\'s StrictHostKeyChecking yes: an unknown host is refused, no key recorded', async () => {
+    // A user whose ~/.ssh/config says yes for this host, and who has no known_hosts entry for it.
+    const home = join(dir, 'home-strict')
+    mkdirSync(join(home, '.ssh'), {recursive: true})
+    writeFileSync(join(home, '.ssh', 'config'), 'Host 127.0.0.1\n  StrictHostKeyChecking yes\n')
+    const strictXdg = join(dir, 'xdg-strict')
+    const result = await tta(['deploy', 'staging', '-y', '--version', 'v1'], {HOME: home, XDG_CONFIG_HOME: strictXdg})
+    expect(result.code, result.stderr).toBe(3)
+    expect(result.stderr).toContain(`is not known, and StrictHostKeyChecking yes (${join(home, '.ssh', 'config')}) refuses unknown hosts`)
+    expect(result.stderr).toContain(`ssh-keyscan -p ${sshPort} 127.0.0.1`)
+    expect(result.stderr).not.toMatch(/^\s+at /m)
+    expect(existsSync(join(strictXdg, 'tta', 'ssh', 'known_hosts'))).toBe(false)
+  })
 })

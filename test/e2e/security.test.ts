@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {GENERATED_SECRETS} from '../../src/workspace/secrets.js'
-import {cleanupProject, copyWorkspace, CORE_PORT_VARS, docker, freePortEnv, PROJECT_LABEL, removeWorkspace, runTta, uniqueProject} from './helpers.js'
+import {cleanupProject, copyWorkspace, CORE_PORT_VARS, docker, freePortEnv, PROJECT_LABEL, redisCommands, removeWorkspace, RespError, runTta, uniqueProject} from './helpers.js'
 
 const project = uniqueProject('security')
 const env: Record<string, string | undefined> = {DEBUG: undefined, TTA_BIND_IP: undefined}
@@ -79,6 +79,25 @@ describe('security defaults on a real stack', () => {
     expect(bindings.map((b) => b.HostPort).sort()).toEqual([env.TTA_POSTGRES_PORT, env.TTA_POSTGRES_PORT, env.TTA_REDIS_PORT, env.TTA_REDIS_PORT].sort())
   })
 
+  it('the redis password is on no command line (inspect, the host\'s ps), and redis still demands it', async () => {
+    const password = secrets().TTA_REDIS_PASSWORD as string
+    const id = (await docker(['ps', '-q', '--filter', `label=${PROJECT_LABEL}=${project}`, '--filter', 'label=com.docker.compose.service=redis'])).stdout.trim()
+    expect(id).not.toBe('')
+    const [inspected] = JSON.parse((await docker(['inspect', id])).stdout) as Array<{Path: string; Args: string[]; Config: {Cmd: string[] | null; Entrypoint: string[] | null}}>
+    const commandLine = JSON.stringify({path: inspected?.Path, args: inspected?.Args, cmd: inspected?.Config.Cmd, entrypoint: inspected?.Config.Entrypoint})
+    expect(commandLine).toContain('redis-server')
+    expect(commandLine).not.toContain(password)
+    // What any local user's `ps` shows of the container's processes.
+    const top = (await docker(['top', id, '-eo', 'pid,args'])).stdout
+    expect(top).toContain('redis-server')
+    expect(top).not.toContain(password)
+    const port = Number(env.TTA_REDIS_PORT)
+    const [anonymous] = await redisCommands(port, [['PING']])
+    expect(anonymous).toBeInstanceOf(RespError)
+    expect((anonymous as RespError).message).toMatch(/^NOAUTH/)
+    expect(await redisCommands(port, [['AUTH', password], ['PING'], ['CONFIG', 'GET', 'appendonly']])).toEqual(['OK', 'PONG', ['appendonly', 'yes']])
+  })
+
   it('a second tta dev keeps the secrets (the .env is byte for byte the same) and prints none', async () => {
     const before = readFileSync(join(workspace, '.env'), 'utf8')
     const result = await tta(['dev', 'redis', 'postgres'])
@@ -145,7 +164,7 @@ describe('security defaults on a real stack', () => {
   it('tta config prints the resolved model with the values, as docker compose config does; --services does not', async () => {
     const model = await tta(['config'], 60_000)
     expect(model.code, model.stderr).toBe(0)
-    // Asked for the resolved model: redis's --requirepass and the APIs' URLs carry the values.
+    // Asked for the resolved model: redis's REDISCLI_AUTH and the APIs' URLs carry the values.
     expect(leaked(model.stdout)).toContain('TTA_REDIS_PASSWORD')
     expect(leaked(model.stderr)).toEqual([])
     const names = await tta(['config', '--services'], 60_000)

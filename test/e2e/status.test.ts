@@ -8,7 +8,7 @@ import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {StatusReport} from '../../src/status/model.js'
-import {cleanupProject, copyWorkspace, docker, freePort, freePortEnv, httpGet, removeWorkspace, repoRoot, run, runTta, ttaBin, uniqueProject, waitFor} from './helpers.js'
+import {cleanupProject, copyWorkspace, docker, freePort, freePortEnv, httpGet, PROJECT_LABEL, removeWorkspace, repoRoot, run, runTta, ttaBin, uniqueProject, waitFor} from './helpers.js'
 
 const CORE = ['admin-api', 'clinical-api', 'developer-api', 'frontend', 'langgraph', 'neo4j', 'patient-api', 'postgres', 'redis']
 const MONITORING = ['alertmanager', 'blackbox-exporter', 'cadvisor', 'grafana', 'loki', 'node-exporter', 'postgres-exporter', 'prometheus', 'promtail', 'redis-exporter']
@@ -59,7 +59,15 @@ afterAll(async () => {
 
 describe('tta status on the fixture stack', () => {
   it('--json reports every service healthy, with a probe latency, grouped core / monitoring', async () => {
+    const asked = Date.now()
     const report = await statusJson()
+    const answered = Date.now()
+    // Each container's start time, from the engine: uptime must be measured from it.
+    const started = new Map<string, number>()
+    for (const line of (await docker(['ps', '--filter', `label=${PROJECT_LABEL}=${project}`, '--format', '{{.ID}}'])).stdout.trim().split('\n').filter(Boolean)) {
+      const [service = '', at = ''] = (await docker(['inspect', '--format', `{{index .Config.Labels "com.docker.compose.service"}} {{.State.StartedAt}}`, line])).stdout.trim().split(' ')
+      started.set(service, Date.parse(at))
+    }
     expect(report).toMatchObject({schemaVersion: 1, project, healthy: true})
     expect(report.counts).toMatchObject({total: 19, healthy: 19})
     expect(report.services.filter((s) => s.group === 'core').map((s) => s.service)).toEqual(CORE)
@@ -69,7 +77,11 @@ describe('tta status on the fixture stack', () => {
       expect(s.state).toBe('running')
       expect(s.probe?.ok, s.service).toBe(true)
       expect(s.probe?.latencyMs, s.service).toBeGreaterThan(0)
-      expect(s.uptimeSeconds).toBeGreaterThanOrEqual(0)
+      // Between the container's start and the moment tta status answered (whole seconds, rounded either way).
+      const startedAt = started.get(s.service) as number
+      expect(startedAt, s.service).toBeGreaterThan(0)
+      expect(s.uptimeSeconds, s.service).toBeGreaterThanOrEqual(Math.floor((asked - startedAt) / 1000) - 1)
+      expect(s.uptimeSeconds, s.service).toBeLessThanOrEqual(Math.ceil((answered - startedAt) / 1000) + 1)
       expect(s.restarts).toBe(0)
       expect(s.memoryBytes, s.service).toBeGreaterThan(0)
       expect(typeof s.cpuPercent).toBe('number')

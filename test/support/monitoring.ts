@@ -41,6 +41,13 @@ export const METRIC_SOURCES: Record<string, string> = {
   node_cpu_seconds_total: 'node-exporter',
 }
 
+/**
+ * Jobs whose stand-in is a stub, not the real exporter: cAdvisor's metrics come from an awk script
+ * (scripts/standins/cadvisor/metrics) written to export the names the dashboards query, so their
+ * presence in its output proves the stub, not cAdvisor. Claims about real scrape output exclude them.
+ */
+export const STUB_JOBS = new Set(['cadvisor'])
+
 export interface Datasource {
   name: string
   uid: string

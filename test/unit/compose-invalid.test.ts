@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {loadProject} from '../../src/compose/load.js'
 import {ExitCode, InputError, InputErrors, TtaError} from '../../src/errors.js'
 import {loadWorkspaceConfig} from '../../src/workspace/config.js'
-import {expectedText, findsExpectedError, loadCases, type InvalidCase} from '../fixtures/compose-invalid/cases.js'
+import {expectationProblems, expectedText, findsExpectedError, loadCases, type InvalidCase} from '../fixtures/compose-invalid/cases.js'
 
 const cases = loadCases()
 
@@ -34,8 +34,9 @@ function assertPointsAt(c: InvalidCase, error: unknown): void {
 }
 
 describe('malformed-input corpus', () => {
-  it('has at least 36 cases', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(36)
+  it('every case points at a line that exists in a file it has, and the corpus covers compose files and tta.config.yaml', () => {
+    expect(cases.flatMap(expectationProblems)).toEqual([])
+    expect(new Set(cases.map((c) => c.workspaceConfig))).toEqual(new Set([true, false]))
   })
 
   for (const c of cases.filter((k) => !k.workspaceConfig)) {

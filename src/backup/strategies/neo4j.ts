@@ -28,8 +28,11 @@ function oneOff(ctx: BackupContext | RestoreContext, purpose: string, cmd: strin
   }
 }
 
+/** Database directories under the data directory: a constant script, the directory as "$1". */
+export const LIST_DATABASES = ['sh', '-c', 'for d in "$1"/databases/*/; do [ -d "$d" ] && basename "$d"; done; true', 'sh', DATA_DIR]
+
 async function databases(ctx: BackupContext | RestoreContext): Promise<string[]> {
-  const listed = await runOneOff(ctx.docker, {...oneOff(ctx, 'backup', ['sh', '-c', `for d in ${DATA_DIR}/databases/*/; do [ -d "$d" ] && basename "$d"; done; true`]), entrypoint: []}, {signal: ctx.signal})
+  const listed = await runOneOff(ctx.docker, {...oneOff(ctx, 'backup', LIST_DATABASES), entrypoint: []}, {signal: ctx.signal})
   expectSuccess(listed, 'listing the neo4j databases')
   return listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()
 }
@@ -80,7 +83,7 @@ export const neo4jStrategy: Strategy = {
   },
 
   async check(ctx, entry): Promise<string> {
-    const listed = await execStream(ctx.docker.getContainer(ctx.target.id), ['sh', '-c', `ls ${DATA_DIR}/databases`], {signal: ctx.signal})
+    const listed = await execStream(ctx.docker.getContainer(ctx.target.id), ['ls', `${DATA_DIR}/databases`], {signal: ctx.signal})
     const present = new Set(expectSuccess(listed, 'listing the neo4j databases').stdout.split(/\s+/).filter(Boolean))
     const missing = entry.files.map((f) => f.database ?? '').filter((db) => !present.has(db))
     if (missing.length > 0) throw new CheckFailed(`database(s) missing after the load: ${missing.join(', ')}`)

@@ -72,6 +72,16 @@ function access(target: Target): RedisAccess {
   return {cli: ['redis-cli', '-h', '127.0.0.1', '-p', port], env: password ? [`REDISCLI_AUTH=${password}`] : []}
 }
 
+/**
+ * The command that writes the server's RDB to stdout. redis-cli < 7 cannot write it to stdout: it
+ * goes through a temporary file, in a constant shell script that gets redis-cli's arguments as
+ * positional parameters ("$@"), never spliced into its text.
+ */
+export function rdbToStdout(cli: string[], major: number): string[] {
+  if (major >= 7) return [...cli, '--rdb', '-']
+  return ['sh', '-c', 't=$(mktemp) && "$@" --rdb "$t" >&2 && cat "$t"; s=$?; rm -f "$t"; exit $s', 'sh', ...cli]
+}
+
 async function info(container: Dockerode.Container, redis: RedisAccess, signal?: AbortSignal): Promise<Record<string, string>> {
   const result = expectSuccess(await execStream(container, [...redis.cli, 'INFO'], {env: redis.env, signal}), 'redis-cli INFO')
   const parsed = parseInfo(result.stdout)
@@ -217,7 +227,7 @@ export const redisStrategy: Strategy = {
     const name = ctx.fileName(`${ctx.target.service}.rdb`)
     const head = new Head()
     // redis-cli < 7 cannot write the RDB to stdout: it goes through a temporary file in the container.
-    const cmd = major >= 7 ? [...redis.cli, '--rdb', '-'] : ['sh', '-c', `t=$(mktemp) && ${redis.cli.join(' ')} --rdb "$t" >&2 && cat "$t"; s=$?; rm -f "$t"; exit $s`]
+    const cmd = rdbToStdout(redis.cli, major)
     // A diskless sync waits repl-diskless-sync-delay (5 s by default) for more replicas to join:
     // lifted for the dump, then put back.
     const delay = await configGet(container, redis, 'repl-diskless-sync-delay', ctx.signal)

@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, writeFileSync, mkdirSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -75,6 +75,19 @@ describe('workspace history file', () => {
     // Saving a record again replaces it (by id).
     saveRecord(root, {...b, result: 'failed'})
     expect(readHistory(root).map((r) => r.result)).toEqual(['succeeded', 'failed'])
+  })
+  it('writes through a temporary file of its own: never through one left at a fixed name, none left behind', () => {
+    const root = mkdtempSync(join(tmpdir(), 'tta-hist-'))
+    mkdirSync(join(root, '.tta'))
+    // What a concurrent deploy (or anyone who can write .tta/) could have put at a fixed temp name.
+    const elsewhere = join(root, 'elsewhere.txt')
+    writeFileSync(elsewhere, 'untouched\n')
+    symlinkSync(elsewhere, join(root, `${HISTORY_FILE}.tmp`))
+    saveRecord(root, rec('v1', 'succeeded', 'v1'))
+    saveRecord(root, rec('v2', 'succeeded', 'v2'))
+    expect(readFileSync(elsewhere, 'utf8')).toBe('untouched\n')
+    expect(readHistory(root).map((r) => r.version)).toEqual(['v1', 'v2'])
+    expect(readdirSync(join(root, '.tta')).filter((f) => f.startsWith('deploy-history.json.') && f !== 'deploy-history.json.tmp')).toEqual([])
   })
   it('names the file when it is damaged (exit 2)', () => {
     const root = mkdtempSync(join(tmpdir(), 'tta-hist-'))

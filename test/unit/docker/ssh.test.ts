@@ -1,10 +1,12 @@
 import {createHmac, generateKeyPairSync} from 'node:crypto'
-import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {
+  hostKeyPolicy,
+  hostKeyPolicyFor,
   hostKeyVerdict,
   isEncryptedKey,
   keyType,
@@ -14,6 +16,7 @@ import {
   matchesHost,
   parseKnownHosts,
   preferredHostKeyAlgorithms,
+  readSshConfig,
   sshSettings,
   sshStateDir,
   sshWrapperScript,
@@ -143,11 +146,59 @@ describe('keys and settings', () => {
       readKnownHosts: ['/h/.config/tta/ssh/known_hosts', "/h/it's/.ssh/known_hosts", '/etc/ssh/ssh_known_hosts'],
       identityFiles: ['/h/deploy key'],
       defaultIdentities: [],
+      sshConfigFiles: [],
     })
     expect(script.split('\n')[0]).toBe('#!/bin/sh')
     expect(script).toContain(
       `exec '/usr/bin/ssh' '-o' 'BatchMode=yes' '-o' 'StrictHostKeyChecking=accept-new' '-o' 'UserKnownHostsFile="/h/.config/tta/ssh/known_hosts" "/h/it'\\''s/.ssh/known_hosts"' '-i' '/h/deploy key' "$@"`,
     )
     expect(script).not.toContain('StrictHostKeyChecking=no')
+  })
+
+  it('passes the user\'s StrictHostKeyChecking yes on to the docker CLI\'s ssh', () => {
+    const script = sshWrapperScript('/usr/bin/ssh', {knownHostsFile: '/k', readKnownHosts: ['/k'], identityFiles: [], defaultIdentities: [], sshConfigFiles: []}, 'yes')
+    expect(script).toContain("'StrictHostKeyChecking=yes'")
+    expect(script).not.toContain('accept-new')
+  })
+})
+
+describe('StrictHostKeyChecking from the user\'s ssh config', () => {
+  const policy = (text: string, host: string, system = ''): ReturnType<typeof hostKeyPolicy> =>
+    hostKeyPolicy([{file: '/home/u/.ssh/config', text}, {file: '/etc/ssh/ssh_config', text: system}], host, 'deploy')
+
+  it('yes or ask for the host refuses unknown hosts, naming the file; other hosts and no setting stay accept-new', () => {
+    const config = 'Host *.prod.example.com !canary.prod.example.com\n  StrictHostKeyChecking yes\nHost bastion\n  StrictHostKeyChecking=ask\n'
+    expect(policy(config, 'db.prod.example.com')).toEqual({check: 'yes', setting: 'yes', file: '/home/u/.ssh/config'})
+    expect(policy(config, 'bastion')).toEqual({check: 'yes', setting: 'ask', file: '/home/u/.ssh/config'})
+    expect(policy(config, 'canary.prod.example.com')).toEqual({check: 'accept-new'})
+    expect(policy(config, 'staging.example.com')).toEqual({check: 'accept-new'})
+    expect(policy('', 'x')).toEqual({check: 'accept-new'})
+  })
+
+  it('the first value wins, the user\'s file before the system\'s, keywords in any case', () => {
+    expect(policy('Host x\n  stricthostkeychecking accept-new\nHost *\n  StrictHostKeyChecking yes\n', 'x').check).toBe('accept-new')
+    expect(policy('', 'x', 'Host *\n  STRICTHOSTKEYCHECKING yes\n')).toEqual({check: 'yes', setting: 'yes', file: '/etc/ssh/ssh_config'})
+    expect(policy('StrictHostKeyChecking yes\n', 'anything').check).toBe('yes')
+    // `no` never turns checking off in tta: a new host is recorded, a changed key refused.
+    expect(policy('Host *\n  StrictHostKeyChecking no\n', 'x')).toEqual({check: 'accept-new', setting: 'no', file: '/home/u/.ssh/config'})
+  })
+
+  it('never runs Match exec', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tta-sshexec-'))
+    const marker = join(dir, 'ran')
+    expect(policy(`Match exec "touch ${marker}"\n  StrictHostKeyChecking yes\n`, 'x').check).toBe('accept-new')
+    expect(existsSync(marker)).toBe(false)
+  })
+
+  it('reads Include files in place (relative to ~/.ssh, with wildcards), and the files tta settings name', () => {
+    const home = mkdtempSync(join(tmpdir(), 'tta-sshcfg-'))
+    mkdirSync(join(home, '.ssh', 'config.d'), {recursive: true})
+    writeFileSync(join(home, '.ssh', 'config'), 'Include config.d/*.conf\nHost *\n  StrictHostKeyChecking accept-new\n')
+    writeFileSync(join(home, '.ssh', 'config.d', 'prod.conf'), 'Host prod-*\n  StrictHostKeyChecking yes\n')
+    const settings = {...sshSettings({}, home), sshConfigFiles: [join(home, '.ssh', 'config'), join(home, 'absent')]}
+    expect(sshSettings({}, home).sshConfigFiles).toEqual([join(home, '.ssh', 'config'), '/etc/ssh/ssh_config'])
+    expect(hostKeyPolicyFor(settings, 'prod-1', undefined, home)).toEqual({check: 'yes', setting: 'yes', file: join(home, '.ssh', 'config')})
+    expect(hostKeyPolicyFor(settings, 'dev-1', undefined, home).check).toBe('accept-new')
+    expect(readSshConfig(join(home, '.ssh', 'config'), join(home, '.ssh'), home)).toContain('Host prod-*')
   })
 })

@@ -1,7 +1,7 @@
 // Security default: backups are readable by their owner only. The store creates every directory
 // 0700 and every file 0600 by itself, whatever the umask. (test/e2e/backup.test.ts checks the same
 // on a real backup of postgres, redis and neo4j.)
-import {mkdtempSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {finished} from 'node:stream/promises'
@@ -37,5 +37,43 @@ describe('backup file modes', () => {
     for (const file of readdirSync(pending.dir)) expect(`${file} ${mode(join(pending.dir, file))}`).toBe(`${file} 600`)
     expect(readdirSync(pending.dir).sort()).toEqual(['manifest.json', 'postgres.tta.dump'])
     expect(mode(join(root, '.gitignore'))).toBe('600')
+  })
+})
+
+describe('the backup directory .gitignore', () => {
+  const ignoreOf = (dir: string): string | undefined => (existsSync(join(dir, '.gitignore')) ? readFileSync(join(dir, '.gitignore'), 'utf8') : undefined)
+
+  it('is written into a directory tta creates, and into an empty one', () => {
+    const created = join(mkdtempSync(join(tmpdir(), 'tta-bkp-')), 'backups')
+    new BackupStore(created, {workspaceRoot: join(created, '..')}).begin(new Date())
+    expect(ignoreOf(created)).toMatch(/^\*$/m)
+    const empty = mkdtempSync(join(tmpdir(), 'tta-bkp-'))
+    new BackupStore(empty).begin(new Date())
+    expect(ignoreOf(empty)).toMatch(/^\*$/m)
+  })
+
+  it('is never written into the workspace root (backup.dir: .), even an empty one: git would stop seeing the repository', () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'tta-bkp-ws-'))
+    new BackupStore(workspace, {workspaceRoot: workspace}).begin(new Date())
+    expect(ignoreOf(workspace)).toBeUndefined()
+    // The backup itself is still made.
+    expect(readdirSync(workspace).filter((name) => /^\d{8}T\d{6}Z/.test(name))).toHaveLength(1)
+  })
+
+  it('is never written into a checkout or an existing directory with other content, and a user .gitignore is kept', () => {
+    const checkout = mkdtempSync(join(tmpdir(), 'tta-bkp-git-'))
+    mkdirSync(join(checkout, '.git'))
+    new BackupStore(checkout).begin(new Date())
+    expect(ignoreOf(checkout)).toBeUndefined()
+
+    const shared = mkdtempSync(join(tmpdir(), 'tta-bkp-shared-'))
+    writeFileSync(join(shared, 'notes.txt'), 'mine\n')
+    new BackupStore(shared).begin(new Date())
+    expect(ignoreOf(shared)).toBeUndefined()
+
+    const own = mkdtempSync(join(tmpdir(), 'tta-bkp-own-'))
+    writeFileSync(join(own, '.gitignore'), '!keep-me\n')
+    new BackupStore(own).begin(new Date())
+    expect(ignoreOf(own)).toBe('!keep-me\n')
   })
 })

@@ -5,10 +5,19 @@
 import {chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
+import {loadProject} from '../../../src/compose/load.js'
+import {bundledComposeDir} from '../../../src/paths.js'
+import {bundledFilesFor} from '../../../src/workspace/project.js'
 import {ensureSecrets, GENERATED_SECRETS} from '../../../src/workspace/secrets.js'
-import {repoRoot} from './source-scan.js'
+
+// node:crypto's randomBytes, observed (and replaced in one test) where secrets.ts imports it.
+const {randomBytesSpy, realRandomBytes} = await vi.hoisted(async () => {
+  const crypto = await import('node:crypto')
+  return {randomBytesSpy: vi.fn(crypto.randomBytes as (size: number) => Buffer), realRandomBytes: crypto.randomBytes as (size: number) => Buffer}
+})
+vi.mock('node:crypto', async (importOriginal) => ({...(await importOriginal<typeof import('node:crypto')>()), randomBytes: randomBytesSpy}))
 
 const temp = (): string => mkdtempSync(join(tmpdir(), 'tta-sec-'))
 
@@ -31,8 +40,28 @@ describe('generated secrets', () => {
     process.umask(umask)
   })
 
-  it('covers postgres, neo4j, redis and grafana', () => {
-    expect([...GENERATED_SECRETS].sort()).toEqual(['TTA_GRAFANA_ADMIN_PASSWORD', 'TTA_NEO4J_PASSWORD', 'TTA_POSTGRES_PASSWORD', 'TTA_REDIS_PASSWORD'])
+  it('cover every password the bundled compose files require: a fresh .env is enough for every mode and overlay', () => {
+    const files = [...new Set([...bundledFilesFor('full'), ...['staging', 'production'].map((t) => join(bundledComposeDir, `docker-compose.${t}.yml`))])]
+    const variants = [bundledFilesFor('full'), ...['staging', 'production'].map((t) => [join(bundledComposeDir, 'docker-compose.yml'), join(bundledComposeDir, `docker-compose.${t}.yml`)])]
+    const envFile = join(temp(), '.env')
+    ensureSecrets(envFile, {})
+    const load = (variant: string[], env: string): unknown => loadProject({files: variant, projectName: 'secrets', environment: {TTA_WORKSPACE: '/workspace'}, envFiles: [env]})
+    for (const variant of variants) expect(() => load(variant, envFile)).not.toThrow()
+    // And each generated one is needed: without it, some file refuses to load, naming it.
+    expect(files.length).toBeGreaterThan(3)
+    for (const name of GENERATED_SECRETS) {
+      const without = join(temp(), '.env')
+      writeFileSync(without, readFileSync(envFile, 'utf8').split('\n').filter((line) => !line.startsWith(`${name}=`)).join('\n'))
+      const failures = variants.map((variant) => {
+        try {
+          load(variant, without)
+          return ''
+        } catch (error) {
+          return (error as Error).message
+        }
+      })
+      expect(failures.join('\n'), name).toContain(name)
+    }
   })
 
   it('are 144 random bits each, different per secret and per workspace, in a 0600 file', () => {
@@ -51,11 +80,27 @@ describe('generated secrets', () => {
     expect(seen.size).toBe(20 * GENERATED_SECRETS.length)
   })
 
-  it('come from node:crypto, never Math.random', () => {
-    const source = readFileSync(join(repoRoot, 'src/workspace/secrets.ts'), 'utf8')
-    expect(source).toMatch(/import \{[^}]*\brandomBytes\b[^}]*\} from 'node:crypto'/)
-    expect(source).toMatch(/randomBytes\(18\)/)
-    expect(source).not.toMatch(/Math\.random/)
+  it('are node:crypto randomBytes(18), base64url, one call per secret; Math.random plays no part', () => {
+    const drawn: Buffer[] = []
+    randomBytesSpy.mockClear()
+    randomBytesSpy.mockImplementation((size: number) => {
+      const bytes = Buffer.alloc(size, drawn.length + 1)
+      drawn.push(bytes)
+      return bytes
+    })
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    try {
+      const envFile = join(temp(), '.env')
+      ensureSecrets(envFile, {})
+      expect(randomBytesSpy.mock.calls.map((call) => call[0])).toEqual(GENERATED_SECRETS.map(() => 18))
+      const v = values(envFile)
+      expect(GENERATED_SECRETS.map((name) => v[name])).toEqual(drawn.map((bytes) => bytes.toString('base64url')))
+      expect(random).not.toHaveBeenCalled()
+    } finally {
+      random.mockRestore()
+      randomBytesSpy.mockReset()
+      randomBytesSpy.mockImplementation(realRandomBytes)
+    }
   })
 
   it('tighten an existing world-readable .env to 0600 when they are added to it', () => {

@@ -92,6 +92,35 @@ export function shellFindings(code: string, file = 'input.ts'): Finding[] {
   return findings.filter((f, i) => findings.findIndex((g) => g.where === f.where && g.what === f.what) === i)
 }
 
+const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', '/bin/sh', '/bin/bash'])
+
+/**
+ * Shell scripts built from data: an argument array `[SHELL, '-c', SCRIPT, ...]` (run locally or in a
+ * container) whose SCRIPT is a template with substitutions or a concatenation. Values belong after
+ * the script, as positional parameters ("$1", "$@"), where no shell parses them.
+ */
+export function shellScriptInterpolations(code: string, file = 'input.ts'): Finding[] {
+  const source = ts.createSourceFile(file, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS)
+  const findings: Finding[] = []
+  const text = (node: ts.Node | undefined): string | undefined => (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined)
+  const visit = (node: ts.Node): void => {
+    if (ts.isArrayLiteralExpression(node)) {
+      const elements = node.elements
+      elements.forEach((element, i) => {
+        const shell = text(elements[i - 2])
+        if (i < 2 || shell === undefined || !SHELLS.has(shell) || text(elements[i - 1]) !== '-c') return
+        const built = ts.isTemplateExpression(element) || (ts.isBinaryExpression(element) && element.operatorToken.kind === ts.SyntaxKind.PlusToken)
+        if (!built) return
+        const {line} = source.getLineAndCharacterOfPosition(element.getStart(source))
+        findings.push({where: `${file}:${line + 1}`, what: `${shell} -c with a script built from values: ${element.getText(source).slice(0, 60)}`})
+      })
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return findings
+}
+
 /** Places src/ runs a program (execa, child_process), to prove the scan saw them. */
 export function processCalls(code: string): number {
   return (code.match(/\bexeca\(|\bspawn\(|\bexecFile\(/g) ?? []).length

@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -55,5 +55,26 @@ describe('openWorkspaceCached', () => {
     expect((await openWorkspaceCached(root, root)).config.projectName).toBe('shop')
     rmSync(configFile())
     expect((await openWorkspaceCached(root, root)).config).toEqual({images: {}, composeFiles: []})
+  })
+
+  it('writes the cache 0600 in a 0700 directory under umask 000, and tightens an older 0755 one', async () => {
+    const umask = process.umask(0)
+    try {
+      const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8)
+      writeFileSync(configFile(), 'projectName: shop\n')
+      await openWorkspaceCached(root, root)
+      expect(mode(join(root, '.tta', 'cache'))).toBe('700')
+      expect(mode(cacheFile())).toBe('600')
+
+      // A cache directory left world-readable (an older tta, a copied checkout): tightened on the next write.
+      rmSync(join(root, '.tta'), {recursive: true})
+      mkdirSync(join(root, '.tta', 'cache'), {recursive: true})
+      chmodSync(join(root, '.tta', 'cache'), 0o755)
+      await openWorkspaceCached(root, root)
+      expect(mode(join(root, '.tta', 'cache'))).toBe('700')
+      expect(mode(cacheFile())).toBe('600')
+    } finally {
+      process.umask(umask)
+    }
   })
 })
