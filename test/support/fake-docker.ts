@@ -1,10 +1,28 @@
 // An in-memory stand-in for the part of dockerode the engine services use (containers, exec, logs,
-// images, networks, volumes, events), for unit tests of their failure and rollback branches. It
-// keeps state the way the engine does (labels, running/exited, restart counts) and records every
-// write, so a test asserts what was created, started and removed. Behaviour per container comes
-// from `behave`: what its process does when started and what its healthcheck exec answers.
-import {PassThrough} from 'node:stream'
+// images, networks, volumes, events, archives, swarm services/tasks/configs/secrets), for unit
+// tests of their failure and rollback branches. It keeps state the way the engine does (labels,
+// running/exited/paused, the create options a container was made from, a service's previous spec)
+// and records every write, so a test asserts what was created, started and removed. Behaviour per
+// container comes from `behave`: what its process does when started, what its execs answer.
+import {Duplex, PassThrough, Readable} from 'node:stream'
 import type Dockerode from 'dockerode'
+
+/** A process run by an exec or a one-off container: its command, environment and the bytes sent to its stdin. */
+export interface FakeRun {
+  service: string
+  image: string
+  cmd: string[]
+  env: string[]
+  /** A one-off container (attach + start) rather than an exec in a running one. */
+  oneoff: boolean
+  stdin: Buffer
+}
+
+export interface FakeOutput {
+  exitCode: number
+  stdout?: string | Buffer
+  stderr?: string
+}
 
 export interface FakeBehaviour {
   /** On start: keep running (default), or exit with this code after `afterMs`. */
@@ -12,6 +30,8 @@ export interface FakeBehaviour {
   afterMs?: number
   /** Exit code of any exec (the healthcheck); a function sees how many execs ran before. */
   exec?: number | ((n: number) => number)
+  /** What an exec or a one-off prints and exits with; wins over `exec` when set. */
+  run?: (run: FakeRun) => FakeOutput | Promise<FakeOutput>
   /** Engine-side health verdict reported by inspect, once set. */
   health?: 'healthy' | 'unhealthy' | 'starting'
   /** start() fails with this message (e.g. a port already allocated). */
@@ -19,34 +39,97 @@ export interface FakeBehaviour {
   logs?: string[]
 }
 
-interface FakeContainer {
+export interface FakeContainer {
   id: string
   name: string
   labels: Record<string, string>
   image: string
-  status: 'created' | 'running' | 'exited'
+  status: 'created' | 'running' | 'exited' | 'paused'
   exitCode: number
   startedAt: string
   restartCount: number
   execs: number
   healthcheck?: {Test?: string[]}
+  /** The create options, as the engine keeps them (inspect's Config, HostConfig, networks). */
+  spec: Dockerode.ContainerCreateOptions
+}
+
+export interface FakeService {
+  ID: string
+  Version: {Index: number}
+  Spec: Dockerode.ServiceSpec & {Name: string; Labels?: Record<string, string>}
+  PreviousSpec?: Dockerode.ServiceSpec
+  UpdateStatus?: {State?: string; StartedAt?: string; Message?: string}
+}
+
+export interface FakeTask {
+  ID: string
+  ServiceID: string
+  DesiredState: string
+  Spec: {ContainerSpec?: Dockerode.ContainerSpec}
+  Status: {State: string; Message?: string; Err?: string; Timestamp?: string; ContainerStatus?: {ContainerID?: string; ExitCode?: number}}
+}
+
+const statusError = (message: string, statusCode: number): Error => Object.assign(new Error(message), {statusCode})
+
+/** Docker's multiplexed frame: stream type (1 stdout, 2 stderr), 3 zero bytes, length, payload. */
+export function frame(type: 1 | 2, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8)
+  header[0] = type
+  header.writeUInt32BE(payload.length, 4)
+  return Buffer.concat([header, payload])
+}
+
+/** A ustar archive of regular files (what GET /containers/{id}/archive sends). */
+export function tarOf(files: Record<string, string>): Buffer {
+  const blocks: Buffer[] = []
+  for (const [name, content] of Object.entries(files)) {
+    const body = Buffer.from(content)
+    const header = Buffer.alloc(512)
+    header.write(name, 0, 100)
+    header.write('0000644\0', 100)
+    header.write('0000000\0', 108)
+    header.write('0000000\0', 116)
+    header.write(body.length.toString(8).padStart(11, '0') + '\0', 124)
+    header.write('00000000000\0', 136)
+    header.write('        ', 148)
+    header.write('0', 156)
+    header.write('ustar\0' + '00', 257)
+    let sum = 0
+    for (const byte of header) sum += byte
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148)
+    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512))
+  }
+  return Buffer.concat([...blocks, Buffer.alloc(1024)])
 }
 
 export class FakeDocker {
   readonly containers = new Map<string, FakeContainer>()
   readonly networks = new Map<string, {id: string; name: string; labels: Record<string, string>; containers: Set<string>}>()
   readonly volumes = new Map<string, {name: string; labels: Record<string, string>}>()
-  readonly images = new Map<string, {id: string; healthcheck?: {Test?: string[]; Timeout?: number}}>()
+  readonly images = new Map<string, {id: string; healthcheck?: {Test?: string[]; Timeout?: number}; labels?: Record<string, string>}>()
+  /** Swarm state: `swarm` says whether this engine is a manager. */
+  swarm: {state: 'inactive' | 'active'; manager: boolean; nodes: number} = {state: 'inactive', manager: false, nodes: 1}
+  readonly services = new Map<string, FakeService>()
+  readonly tasks: FakeTask[] = []
+  readonly configs = new Map<string, {ID: string; Spec: {Name: string; Data: string; Labels?: Record<string, string>}}>()
+  readonly secrets = new Map<string, {ID: string; Spec: {Name: string; Data: string; Labels?: Record<string, string>}}>()
+  /** Files in a container's filesystem by path prefix, as getArchive serves them. */
+  readonly archives = new Map<string, Record<string, string>>()
   /** Every write, in order: "create redis", "start redis", "remove redis", "network create p_default", ... */
   readonly log: string[] = []
   private next = 1
   private readonly eventStreams = new Set<PassThrough>()
 
-  constructor(readonly behave: (service: string) => FakeBehaviour = () => ({})) {}
+  constructor(readonly behave: (service: string, image: string) => FakeBehaviour = () => ({})) {}
 
   /** The dockerode-shaped object to pass where a Dockerode is expected. */
   get docker(): Dockerode {
     return this as unknown as Dockerode
+  }
+
+  private id(prefix: string): string {
+    return `${prefix}${String(this.next++).padStart(3, '0')}${'0'.repeat(60)}`.slice(0, 64)
   }
 
   private serviceOf(c: FakeContainer): string {
@@ -58,11 +141,19 @@ export class FakeDocker {
     for (const stream of this.eventStreams) stream.write(line)
   }
 
-  private matches(labels: Record<string, string>, filters?: {label?: string[]}): boolean {
+  private matches(labels: Record<string, string> | undefined, filters?: {label?: string[]}): boolean {
     return (filters?.label ?? []).every((f) => {
       const [key, value] = f.split('=') as [string, string | undefined]
-      return value === undefined ? key in labels : labels[key] === value
+      return value === undefined ? key in (labels ?? {}) : labels?.[key] === value
     })
+  }
+
+  async info(): Promise<unknown> {
+    return {Swarm: {LocalNodeState: this.swarm.state, ControlAvailable: this.swarm.manager}}
+  }
+
+  async listNodes(): Promise<unknown[]> {
+    return Array.from({length: this.swarm.nodes}, () => ({Status: {State: 'ready'}, Spec: {Availability: 'active'}}))
   }
 
   async listContainers(options: {all?: boolean; filters?: {label?: string[]}} = {}): Promise<Dockerode.ContainerInfo[]> {
@@ -79,6 +170,10 @@ export class FakeDocker {
     return {Volumes: [...this.volumes.values()].map((v) => ({Name: v.name, Labels: v.labels}))}
   }
 
+  async listImages(options: {filters?: {label?: string[]}} = {}): Promise<unknown[]> {
+    return [...this.images.entries()].filter(([, i]) => this.matches(i.labels, options.filters)).map(([name, i]) => ({Id: i.id, RepoTags: [name], Labels: i.labels ?? {}}))
+  }
+
   async createNetwork(options: {Name: string; Labels?: Record<string, string>}): Promise<unknown> {
     this.log.push(`network create ${options.Name}`)
     this.networks.set(options.Name, {id: `net${this.next++}`, name: options.Name, labels: options.Labels ?? {}, containers: new Set()})
@@ -91,27 +186,54 @@ export class FakeDocker {
     return {}
   }
 
-  getNetwork(name: string): {inspect: () => Promise<unknown>; connect: (o: {Container: string}) => Promise<void>} {
+  getNetwork(name: string): {inspect: () => Promise<unknown>; connect: (o: {Container: string}) => Promise<void>; remove: () => Promise<void>} {
+    const network = (): {name: string; containers: Set<string>} | undefined => this.networks.get(name) ?? [...this.networks.values()].find((n) => n.id === name)
     return {
-      inspect: async () => ({Containers: Object.fromEntries([...(this.networks.get(name)?.containers ?? [])].map((id) => [id, {}]))}),
+      inspect: async () => ({Containers: Object.fromEntries([...(network()?.containers ?? [])].map((id) => [id, {}]))}),
       connect: async (o) => {
-        this.networks.get(name)?.containers.add(o.Container)
+        network()?.containers.add(o.Container)
+      },
+      remove: async () => {
+        const n = network()
+        if (!n) throw statusError(`network ${name} not found`, 404)
+        const attached = [...n.containers].filter((id) => this.containers.has(id))
+        if (attached.length > 0) throw statusError(`error while removing network: network ${n.name} has active endpoints`, 403)
+        this.log.push(`network remove ${n.name}`)
+        this.networks.delete(n.name)
       },
     }
   }
 
-  getImage(name: string): {inspect: () => Promise<unknown>} {
+  getVolume(name: string): {remove: () => Promise<void>} {
+    return {
+      remove: async () => {
+        if (!this.volumes.has(name)) throw statusError(`get ${name}: no such volume`, 404)
+        this.log.push(`volume remove ${name}`)
+        this.volumes.delete(name)
+      },
+    }
+  }
+
+  getImage(name: string): {inspect: () => Promise<unknown>; remove: () => Promise<void>} {
+    const find = (): [string, {id: string; healthcheck?: {Test?: string[]; Timeout?: number}}] | undefined =>
+      this.images.has(name) ? [name, this.images.get(name) as {id: string}] : [...this.images.entries()].find(([, i]) => i.id === name)
     return {
       inspect: async () => {
-        const image = this.images.get(name)
-        if (!image) throw Object.assign(new Error(`No such image: ${name}`), {statusCode: 404})
+        const image = find()?.[1]
+        if (!image) throw statusError(`No such image: ${name}`, 404)
         return {Id: image.id, Config: {Healthcheck: image.healthcheck}}
+      },
+      remove: async () => {
+        const found = find()
+        if (!found) throw statusError(`No such image: ${name}`, 404)
+        this.log.push(`image remove ${found[0]}`)
+        this.images.delete(found[0])
       },
     }
   }
 
   async pull(name: string): Promise<never> {
-    throw Object.assign(new Error(`pull access denied for ${name}: no registry here`), {statusCode: 404})
+    throw statusError(`pull access denied for ${name}: no registry here`, 404)
   }
 
   async getEvents(): Promise<PassThrough> {
@@ -121,31 +243,84 @@ export class FakeDocker {
     return stream
   }
 
-  async createContainer(spec: {name?: string; Image: string; Labels?: Record<string, string>; Healthcheck?: {Test?: string[]}}): Promise<ReturnType<FakeDocker['getContainer']>> {
-    const id = `c${String(this.next++).padStart(3, '0')}${'0'.repeat(60)}`
-    const c: FakeContainer = {id, name: spec.name ?? id, labels: spec.Labels ?? {}, image: spec.Image, status: 'created', exitCode: 0, startedAt: '0001-01-01T00:00:00Z', restartCount: 0, execs: 0, healthcheck: spec.Healthcheck}
+  async createContainer(spec: Dockerode.ContainerCreateOptions): Promise<ReturnType<FakeDocker['getContainer']>> {
+    if (!this.images.has(spec.Image as string)) throw statusError(`No such image: ${spec.Image}`, 404)
+    if (spec.name && [...this.containers.values()].some((c) => c.name === spec.name)) throw statusError(`Conflict. The container name "/${spec.name}" is already in use`, 409)
+    const id = this.id('c')
+    const c: FakeContainer = {id, name: spec.name ?? id, labels: spec.Labels ?? {}, image: spec.Image as string, status: 'created', exitCode: 0, startedAt: '0001-01-01T00:00:00Z', restartCount: 0, execs: 0, healthcheck: spec.Healthcheck, spec}
     this.containers.set(id, c)
+    for (const network of Object.keys(spec.NetworkingConfig?.EndpointsConfig ?? {})) this.networks.get(network)?.containers.add(id)
     this.log.push(`create ${this.serviceOf(c)}`)
     return this.getContainer(id)
   }
 
+  /** Runs a process the way `behave` says; without `run`, it prints nothing and exits with `exec`. */
+  private async runProcess(c: FakeContainer, cmd: string[], env: string[], oneoff: boolean, stdin: Buffer): Promise<FakeOutput> {
+    const b = this.behave(this.serviceOf(c), c.image)
+    if (b.run) return b.run({service: this.serviceOf(c), image: c.image, cmd, env, oneoff, stdin})
+    const n = c.execs++
+    return {exitCode: typeof b.exec === 'function' ? b.exec(n) : (b.exec ?? 0)}
+  }
+
+  /** A hijacked connection: what is written is the process's stdin; it answers with multiplexed stdout/stderr and ends. */
+  private connection(waitForStdin: boolean, run: (stdin: Buffer) => Promise<FakeOutput>, gate: Promise<void> = Promise.resolve()): Duplex {
+    const input: Buffer[] = []
+    let answered = false
+    const answer = (socket: Duplex): void => {
+      if (answered) return
+      answered = true
+      void gate
+        .then(() => run(Buffer.concat(input)))
+        .then((out) => {
+          const stdout = typeof out.stdout === 'string' ? Buffer.from(out.stdout) : (out.stdout ?? Buffer.alloc(0))
+          // Large outputs arrive in several frames, as the engine sends them.
+          for (let i = 0; i < stdout.length; i += 16_384) socket.push(frame(1, stdout.subarray(i, i + 16_384)))
+          if (out.stderr) socket.push(frame(2, Buffer.from(out.stderr)))
+          socket.push(null)
+        })
+        .catch((error: Error) => socket.destroy(error))
+    }
+    const socket: Duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        input.push(chunk)
+        callback()
+      },
+      final(callback) {
+        answer(socket)
+        callback()
+      },
+    })
+    if (!waitForStdin) answer(socket)
+    return socket
+  }
+
   getContainer(id: string) {
     const get = (): FakeContainer => {
-      const c = this.containers.get(id)
-      if (!c) throw Object.assign(new Error(`No such container: ${id}`), {statusCode: 404})
+      const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.name === id)
+      if (!c) throw statusError(`No such container: ${id}`, 404)
       return c
     }
+    let attached: {done: Promise<FakeOutput>; release: () => void} | undefined
     return {
-      id,
+      id: this.containers.get(id)?.id ?? id,
       start: async (): Promise<void> => {
         const c = get()
-        const b = this.behave(this.serviceOf(c))
-        if (b.startError) throw Object.assign(new Error(b.startError), {statusCode: 500})
+        if (c.status === 'running') throw statusError('container already started', 304)
+        const b = this.behave(this.serviceOf(c), c.image)
+        if (b.startError) throw statusError(b.startError, 500)
         this.log.push(`start ${this.serviceOf(c)}`)
         c.status = 'running'
         c.startedAt = new Date().toISOString()
         this.emit(c, 'start')
-        if (b.exitCode !== undefined) {
+        if (attached) {
+          attached.release()
+          void attached.done.then((out) => {
+            c.status = 'exited'
+            c.exitCode = out.exitCode
+            this.emit(c, 'die', {exitCode: String(out.exitCode)})
+          }, () => undefined)
+        } else if (b.exitCode !== undefined) {
           setTimeout(() => {
             if (c.status !== 'running') return
             c.status = 'exited'
@@ -158,54 +333,249 @@ export class FakeDocker {
       },
       stop: async (): Promise<void> => {
         const c = get()
+        if (c.status !== 'running' && c.status !== 'paused') throw statusError('container already stopped', 304)
         this.log.push(`stop ${this.serviceOf(c)}`)
         c.status = 'exited'
       },
-      remove: async (): Promise<void> => {
+      pause: async (): Promise<void> => {
         const c = get()
+        if (c.status !== 'running') throw statusError(`container ${c.id} is not running`, 409)
+        this.log.push(`pause ${this.serviceOf(c)}`)
+        c.status = 'paused'
+      },
+      unpause: async (): Promise<void> => {
+        const c = get()
+        if (c.status !== 'paused') throw statusError(`container ${c.id} is not paused`, 409)
+        this.log.push(`unpause ${this.serviceOf(c)}`)
+        c.status = 'running'
+      },
+      remove: async (options: {force?: boolean} = {}): Promise<void> => {
+        const c = get()
+        if ((c.status === 'running' || c.status === 'paused') && !options.force) throw statusError(`cannot remove container ${c.name}: container is running: stop the container before removing or force remove`, 409)
         this.log.push(`remove ${this.serviceOf(c)}`)
-        this.containers.delete(id)
+        this.containers.delete(c.id)
+        for (const network of this.networks.values()) network.containers.delete(c.id)
       },
       inspect: async (): Promise<unknown> => {
         const c = get()
-        const b = this.behave(this.serviceOf(c))
+        const b = this.behave(this.serviceOf(c), c.image)
+        const s = c.spec
+        const networks = Object.fromEntries(Object.entries(s.NetworkingConfig?.EndpointsConfig ?? {}).map(([name, e]) => [name, {Aliases: e.Aliases ?? [], IPAMConfig: null}]))
         return {
           Id: c.id,
           Name: `/${c.name}`,
+          Image: this.images.get(c.image)?.id ?? '',
           RestartCount: c.restartCount,
-          Config: {Labels: c.labels, Tty: false, Healthcheck: c.healthcheck},
-          State: {Status: c.status, Running: c.status === 'running', ExitCode: c.exitCode, StartedAt: c.startedAt, ...(b.health && c.status === 'running' ? {Health: {Status: b.health}} : {})},
-          NetworkSettings: {Networks: {}},
+          Config: {Image: c.image, Labels: c.labels, Env: s.Env ?? [], Cmd: s.Cmd ?? null, Entrypoint: s.Entrypoint ?? null, WorkingDir: s.WorkingDir ?? '', Tty: s.Tty ?? false, Healthcheck: c.healthcheck},
+          HostConfig: s.HostConfig ?? {},
+          Mounts: (s.HostConfig?.Mounts ?? []).map((m) => ({Type: m.Type, Name: m.Source, Source: m.Source, Destination: m.Target})),
+          State: {Status: c.status, Running: c.status === 'running', Paused: c.status === 'paused', ExitCode: c.exitCode, StartedAt: c.startedAt, ...(b.health && c.status === 'running' ? {Health: {Status: b.health}} : {})},
+          NetworkSettings: {Networks: networks},
         }
       },
-      exec: async (): Promise<unknown> => {
+      exec: async (options: {Cmd?: string[]; Env?: string[]} = {}): Promise<unknown> => {
         const c = get()
-        if (c.status !== 'running') throw Object.assign(new Error('container is not running'), {statusCode: 409})
-        const b = this.behave(this.serviceOf(c))
-        const n = c.execs++
-        const code = typeof b.exec === 'function' ? b.exec(n) : (b.exec ?? 0)
+        if (c.status !== 'running') throw statusError(`container ${c.id} is not running`, 409)
+        let cmd = options.Cmd ?? []
+        // backup/streams' watchdog wrapper (`sh -c WATCHDOG sh CMD...`) runs CMD at once and only watches stdin.
+        const watchdog = cmd[0] === 'sh' && cmd[1] === '-c' && cmd[2]?.includes('cat <&3; kill $pid')
+        if (watchdog) cmd = cmd.slice(4)
+        let result: FakeOutput | undefined
         return {
-          start: async () => {
-            const stream = new PassThrough()
-            stream.end()
-            return stream
-          },
-          inspect: async () => ({ExitCode: code, Running: false}),
+          start: async (o: {stdin?: boolean} = {}) =>
+            this.connection(Boolean(o.stdin) && !watchdog, async (stdin) => {
+              result = await this.runProcess(c, cmd, options.Env ?? [], false, stdin)
+              return result
+            }),
+          inspect: async () => ({ExitCode: result?.exitCode ?? null, Running: result === undefined}),
         }
+      },
+      /** A one-off's streams, attached before start: the process runs once started (and its stdin closed, if attached). */
+      attach: async (o: {stdin?: boolean} = {}): Promise<Duplex> => {
+        const c = get()
+        let release = (): void => undefined
+        const gate = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        let resolveDone: (out: FakeOutput) => void = () => undefined
+        const done = new Promise<FakeOutput>((resolve) => {
+          resolveDone = resolve
+        })
+        attached = {done, release}
+        const cmd = [...(c.spec.Entrypoint as string[] | undefined ?? []), ...(c.spec.Cmd as string[] | undefined ?? [])]
+        return this.connection(Boolean(o.stdin), async (stdin) => {
+          const out = await this.runProcess(c, cmd, c.spec.Env ?? [], true, stdin)
+          resolveDone(out)
+          return out
+        }, gate)
+      },
+      wait: async (): Promise<{StatusCode: number}> => {
+        if (!attached) throw new Error('fake: wait() without attach()')
+        return {StatusCode: (await attached.done).exitCode}
+      },
+      getArchive: async (o: {path: string}): Promise<Readable> => {
+        const c = get()
+        const files = this.archives.get(`${this.serviceOf(c)}:${o.path}`)
+        if (!files) throw statusError(`Could not find the file ${o.path} in container ${c.name}`, 404)
+        return Readable.from([tarOf(files)])
       },
       logs: async (): Promise<Buffer> => {
         const c = get()
-        const lines = this.behave(this.serviceOf(c)).logs ?? []
-        // Docker's multiplexed frames: stdout, 3 zero bytes, length, payload.
-        return Buffer.concat(
-          lines.map((line) => {
-            const payload = Buffer.from(`${line}\n`)
-            const header = Buffer.alloc(8)
-            header[0] = 1
-            header.writeUInt32BE(payload.length, 4)
-            return Buffer.concat([header, payload])
-          }),
-        )
+        const lines = this.behave(this.serviceOf(c), c.image).logs ?? []
+        return Buffer.concat(lines.map((line) => frame(1, Buffer.from(`${line}\n`))))
+      },
+    }
+  }
+
+  // --- swarm -------------------------------------------------------------------------------
+
+  private taskImage(spec: Dockerode.ServiceSpec): string {
+    return (spec.TaskTemplate as Dockerode.ContainerTaskSpec | undefined)?.ContainerSpec?.Image ?? ''
+  }
+
+  private serviceName(s: FakeService): string {
+    const stack = s.Spec.Labels?.['com.docker.stack.namespace']
+    return stack && s.Spec.Name.startsWith(`${stack}_`) ? s.Spec.Name.slice(stack.length + 1) : s.Spec.Name
+  }
+
+  /** Does a task of this spec run? As `behave` says for its image: a start error or an exit fails it. */
+  private taskRuns(s: FakeService, spec: Dockerode.ServiceSpec): boolean {
+    const b = this.behave(this.serviceName(s), this.taskImage(spec))
+    return !b.startError && b.exitCode === undefined && b.health !== 'unhealthy'
+  }
+
+  /** Replaces the service's tasks with ones of `spec`: running, or failed (with a container whose logs say why). */
+  private schedule(s: FakeService, spec: Dockerode.ServiceSpec, ok: boolean): void {
+    for (const t of this.tasks) if (t.ServiceID === s.ID && t.DesiredState === 'running') {
+      t.DesiredState = 'shutdown'
+      if (t.Status.State === 'running') t.Status.State = 'shutdown'
+    }
+    const replicas = spec.Mode?.Replicated?.Replicas ?? 1
+    const containerSpec = (spec.TaskTemplate as Dockerode.ContainerTaskSpec | undefined)?.ContainerSpec
+    for (let i = 0; i < replicas; i++) {
+      if (ok) {
+        this.tasks.push({ID: this.id('t'), ServiceID: s.ID, DesiredState: 'running', Spec: {ContainerSpec: containerSpec}, Status: {State: 'running', Timestamp: new Date().toISOString()}})
+        continue
+      }
+      const b = this.behave(this.serviceName(s), this.taskImage(spec))
+      const exitCode = b.exitCode ?? 1
+      for (let attempt = 0; attempt < 3; attempt++) {
+        this.tasks.push({ID: this.id('t'), ServiceID: s.ID, DesiredState: 'shutdown', Spec: {ContainerSpec: containerSpec}, Status: {State: 'failed', Err: `task: non-zero exit (${exitCode})`, Message: 'started', Timestamp: new Date(Date.now() + attempt).toISOString(), ContainerStatus: {ExitCode: exitCode}}})
+      }
+    }
+  }
+
+  async listServices(options: {filters?: {label?: string[]}} = {}): Promise<FakeService[]> {
+    return [...this.services.values()].filter((s) => this.matches(s.Spec.Labels, options.filters)).map((s) => structuredClone(s))
+  }
+
+  async createService(_auth: unknown, spec: FakeService['Spec']): Promise<{ID: string}> {
+    if (!this.swarm.manager) throw statusError('This node is not a swarm manager.', 503)
+    const s: FakeService = {ID: this.id('s'), Version: {Index: this.next++}, Spec: structuredClone(spec)}
+    this.services.set(s.ID, s)
+    this.log.push(`service create ${this.serviceName(s)}`)
+    this.schedule(s, s.Spec, this.taskRuns(s, s.Spec))
+    return {ID: s.ID}
+  }
+
+  getService(id: string) {
+    const get = (): FakeService => {
+      const s = this.services.get(id)
+      if (!s) throw statusError(`service ${id} not found`, 404)
+      return s
+    }
+    return {
+      inspect: async (): Promise<FakeService> => structuredClone(get()),
+      /** An update (or, with rollback=previous, a return to the previous spec): swarm starts new tasks; a failed update is rolled back by failure_action. */
+      update: async (o: {_query?: {version?: number; rollback?: string}; _body?: FakeService['Spec']}): Promise<void> => {
+        const s = get()
+        if (o._query?.version !== s.Version.Index) throw statusError(`update out of sequence`, 500)
+        const startedAt = new Date(Date.now() + this.next).toISOString()
+        s.Version.Index = this.next++
+        if (o._query.rollback === 'previous') {
+          if (!s.PreviousSpec) throw statusError('service has no previous spec', 400)
+          this.log.push(`service rollback ${this.serviceName(s)}`)
+          ;[s.Spec, s.PreviousSpec] = [structuredClone(s.PreviousSpec) as FakeService['Spec'], s.Spec]
+          s.UpdateStatus = {State: 'rollback_completed', StartedAt: startedAt, Message: 'manually requested rollback'}
+          this.schedule(s, s.Spec, this.taskRuns(s, s.Spec))
+          return
+        }
+        const body = structuredClone(o._body as FakeService['Spec'])
+        const sameTasks = JSON.stringify(body.TaskTemplate) === JSON.stringify(s.Spec.TaskTemplate)
+        this.log.push(`service ${sameTasks ? 'relabel' : 'update'} ${this.serviceName(s)}`)
+        s.PreviousSpec = s.Spec
+        s.Spec = body
+        if (sameTasks) return
+        if (this.taskRuns(s, body)) {
+          s.UpdateStatus = {State: 'completed', StartedAt: startedAt, Message: 'update completed'}
+          this.schedule(s, body, true)
+          return
+        }
+        this.schedule(s, body, false)
+        const action = body.UpdateConfig?.FailureAction ?? 'pause'
+        if (action === 'rollback') {
+          s.UpdateStatus = {State: 'rollback_completed', StartedAt: startedAt, Message: 'rollback completed'}
+          ;[s.Spec, s.PreviousSpec] = [s.PreviousSpec as FakeService['Spec'], s.Spec]
+          this.schedule(s, s.Spec, true)
+        } else {
+          s.UpdateStatus = {State: 'paused', StartedAt: startedAt, Message: 'update paused due to failure or early termination of task'}
+        }
+      },
+      remove: async (): Promise<void> => {
+        const s = get()
+        this.log.push(`service remove ${this.serviceName(s)}`)
+        this.services.delete(id)
+        for (const t of this.tasks) if (t.ServiceID === id) t.DesiredState = 'shutdown'
+      },
+    }
+  }
+
+  async listTasks(options: {filters?: {service?: string[]}} = {}): Promise<FakeTask[]> {
+    const ids = options.filters?.service
+    return this.tasks.filter((t) => !ids || ids.includes(t.ServiceID)).map((t) => structuredClone(t))
+  }
+
+  async listConfigs(options: {filters?: {label?: string[]}} = {}): Promise<unknown[]> {
+    return [...this.configs.values()].filter((c) => this.matches(c.Spec.Labels, options.filters))
+  }
+
+  async listSecrets(options: {filters?: {label?: string[]}} = {}): Promise<unknown[]> {
+    return [...this.secrets.values()].filter((c) => this.matches(c.Spec.Labels, options.filters)).map((s) => ({ID: s.ID, Spec: {Name: s.Spec.Name, Labels: s.Spec.Labels}}))
+  }
+
+  async createConfig(spec: {Name: string; Data: string; Labels?: Record<string, string>}): Promise<{ID: string}> {
+    if ([...this.configs.values()].some((c) => c.Spec.Name === spec.Name)) throw statusError(`config ${spec.Name} already exists`, 409)
+    const ID = this.id('cfg')
+    this.configs.set(ID, {ID, Spec: spec})
+    this.log.push(`config create ${spec.Name}`)
+    return {ID}
+  }
+
+  async createSecret(spec: {Name: string; Data: string; Labels?: Record<string, string>}): Promise<{ID: string}> {
+    const ID = this.id('sec')
+    this.secrets.set(ID, {ID, Spec: spec})
+    this.log.push(`secret create ${spec.Name}`)
+    return {ID}
+  }
+
+  getConfig(id: string): {remove: () => Promise<void>} {
+    return {
+      remove: async () => {
+        const c = this.configs.get(id)
+        if (!c) throw statusError(`config ${id} not found`, 404)
+        this.log.push(`config remove ${c.Spec.Name}`)
+        this.configs.delete(id)
+      },
+    }
+  }
+
+  getSecret(id: string): {remove: () => Promise<void>} {
+    return {
+      remove: async () => {
+        const s = this.secrets.get(id)
+        if (!s) throw statusError(`secret ${id} not found`, 404)
+        this.log.push(`secret remove ${s.Spec.Name}`)
+        this.secrets.delete(id)
       },
     }
   }
