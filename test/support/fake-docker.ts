@@ -120,6 +120,8 @@ export class FakeDocker {
   readonly log: string[] = []
   private next = 1
   private readonly eventStreams = new Set<PassThrough>()
+  /** Swarm's own rollback of a failed update, applied once the update has been seen in progress. */
+  private readonly pendingRollbacks = new Map<string, () => void>()
 
   constructor(readonly behave: (service: string, image: string) => FakeBehaviour = () => ({})) {}
 
@@ -485,7 +487,12 @@ export class FakeDocker {
       return s
     }
     return {
-      inspect: async (): Promise<FakeService> => structuredClone(get()),
+      inspect: async (): Promise<FakeService> => {
+        const s = structuredClone(get())
+        this.pendingRollbacks.get(id)?.()
+        this.pendingRollbacks.delete(id)
+        return s
+      },
       /** An update (or, with rollback=previous, a return to the previous spec): swarm starts new tasks; a failed update is rolled back by failure_action. */
       update: async (o: {_query?: {version?: number; rollback?: string}; _body?: FakeService['Spec']}): Promise<void> => {
         const s = get()
@@ -514,9 +521,13 @@ export class FakeDocker {
         this.schedule(s, body, false)
         const action = body.UpdateConfig?.FailureAction ?? 'pause'
         if (action === 'rollback') {
-          s.UpdateStatus = {State: 'rollback_completed', StartedAt: startedAt, Message: 'rollback completed'}
-          ;[s.Spec, s.PreviousSpec] = [s.PreviousSpec as FakeService['Spec'], s.Spec]
-          this.schedule(s, s.Spec, true)
+          // Swarm notices the failure a moment later: one inspect still sees the update running.
+          s.UpdateStatus = {State: 'updating', StartedAt: startedAt, Message: 'update in progress'}
+          this.pendingRollbacks.set(s.ID, () => {
+            s.UpdateStatus = {State: 'rollback_completed', StartedAt: startedAt, Message: 'rollback completed'}
+            ;[s.Spec, s.PreviousSpec] = [s.PreviousSpec as FakeService['Spec'], s.Spec]
+            this.schedule(s, s.Spec, true)
+          })
         } else {
           s.UpdateStatus = {State: 'paused', StartedAt: startedAt, Message: 'update paused due to failure or early termination of task'}
         }
