@@ -164,12 +164,19 @@ export class FakeDocker {
       .map((c) => ({Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: this.images.get(c.image)?.id ?? '', Labels: c.labels, State: c.status, Status: c.status === 'running' ? 'Up 1 second' : `Exited (${c.exitCode})`}) as unknown as Dockerode.ContainerInfo)
   }
 
-  async listNetworks(): Promise<Array<{Name: string; Id: string; Labels: Record<string, string>}>> {
-    return [...this.networks.values()].map((n) => ({Name: n.name, Id: n.id, Labels: n.labels}))
+  async listNetworks(options: {filters?: {label?: string[]}} = {}): Promise<Array<{Name: string; Id: string; Labels: Record<string, string>}>> {
+    return [...this.networks.values()].filter((n) => this.matches(n.labels, options.filters)).map((n) => ({Name: n.name, Id: n.id, Labels: n.labels}))
   }
 
-  async listVolumes(): Promise<{Volumes: Array<{Name: string; Labels: Record<string, string>}>}> {
-    return {Volumes: [...this.volumes.values()].map((v) => ({Name: v.name, Labels: v.labels}))}
+  async listVolumes(options: {filters?: {label?: string[]}} = {}): Promise<{Volumes: Array<{Name: string; Labels: Record<string, string>}>}> {
+    return {Volumes: [...this.volumes.values()].filter((v) => this.matches(v.labels, options.filters)).map((v) => ({Name: v.name, Labels: v.labels}))}
+  }
+
+  /** Disk usage: volume sizes as `volumeSizes` sets them. */
+  readonly volumeSizes = new Map<string, number>()
+
+  async df(): Promise<unknown> {
+    return {Volumes: [...this.volumes.values()].map((v) => ({Name: v.name, UsageData: {Size: this.volumeSizes.get(v.name) ?? 0}}))}
   }
 
   async listImages(options: {filters?: {label?: string[]}} = {}): Promise<unknown[]> {
@@ -188,12 +195,20 @@ export class FakeDocker {
     return {}
   }
 
-  getNetwork(name: string): {inspect: () => Promise<unknown>; connect: (o: {Container: string}) => Promise<void>; remove: () => Promise<void>} {
-    const network = (): {name: string; containers: Set<string>} | undefined => this.networks.get(name) ?? [...this.networks.values()].find((n) => n.id === name)
+  getNetwork(name: string): {inspect: () => Promise<unknown>; connect: (o: {Container: string}) => Promise<void>; disconnect: (o: {Container: string}) => Promise<void>; remove: () => Promise<void>} {
+    const network = (): {name: string; labels: Record<string, string>; containers: Set<string>} | undefined => this.networks.get(name) ?? [...this.networks.values()].find((n) => n.id === name)
     return {
-      inspect: async () => ({Containers: Object.fromEntries([...(network()?.containers ?? [])].map((id) => [id, {}]))}),
+      inspect: async () => {
+        const n = network()
+        if (!n) throw statusError(`network ${name} not found`, 404)
+        return {Name: n.name, Labels: n.labels, Containers: Object.fromEntries([...n.containers].map((id) => [id, {}]))}
+      },
       connect: async (o) => {
         network()?.containers.add(o.Container)
+      },
+      disconnect: async (o) => {
+        const n = network()
+        if (n?.containers.delete(o.Container)) this.log.push(`network disconnect ${n.name} ${o.Container.slice(0, 4)}`)
       },
       remove: async () => {
         const n = network()
@@ -206,8 +221,13 @@ export class FakeDocker {
     }
   }
 
-  getVolume(name: string): {remove: () => Promise<void>} {
+  getVolume(name: string): {inspect: () => Promise<unknown>; remove: () => Promise<void>} {
     return {
+      inspect: async () => {
+        const v = this.volumes.get(name)
+        if (!v) throw statusError(`get ${name}: no such volume`, 404)
+        return {Name: v.name, Labels: v.labels}
+      },
       remove: async () => {
         if (!this.volumes.has(name)) throw statusError(`get ${name}: no such volume`, 404)
         this.log.push(`volume remove ${name}`)
@@ -217,13 +237,13 @@ export class FakeDocker {
   }
 
   getImage(name: string): {inspect: () => Promise<unknown>; remove: () => Promise<void>} {
-    const find = (): [string, {id: string; healthcheck?: {Test?: string[]; Timeout?: number}}] | undefined =>
+    const find = (): [string, {id: string; healthcheck?: {Test?: string[]; Timeout?: number}; labels?: Record<string, string>}] | undefined =>
       this.images.has(name) ? [name, this.images.get(name) as {id: string}] : [...this.images.entries()].find(([, i]) => i.id === name)
     return {
       inspect: async () => {
         const image = find()?.[1]
         if (!image) throw statusError(`No such image: ${name}`, 404)
-        return {Id: image.id, Config: {Healthcheck: image.healthcheck}}
+        return {Id: image.id, Config: {Healthcheck: image.healthcheck, Labels: image.labels ?? null}}
       },
       remove: async () => {
         const found = find()
