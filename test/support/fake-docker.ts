@@ -161,7 +161,12 @@ export class FakeDocker {
   async listContainers(options: {all?: boolean; filters?: {label?: string[]}} = {}): Promise<Dockerode.ContainerInfo[]> {
     return [...this.containers.values()]
       .filter((c) => (options.all || c.status === 'running') && this.matches(c.labels, options.filters))
-      .map((c) => ({Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: this.images.get(c.image)?.id ?? '', Labels: c.labels, State: c.status, Status: c.status === 'running' ? 'Up 1 second' : `Exited (${c.exitCode})`}) as unknown as Dockerode.ContainerInfo)
+      .map((c) => {
+        // A running container holds its published ports.
+        const bindings = c.status === 'running' ? Object.entries(c.spec.HostConfig?.PortBindings ?? {}) : []
+        const Ports = bindings.flatMap(([key, list]) => (list as Array<{HostIp?: string; HostPort?: string}>).map((b) => ({PrivatePort: Number(key.split('/')[0]), PublicPort: Number(b.HostPort), IP: b.HostIp ?? '0.0.0.0', Type: key.split('/')[1] ?? 'tcp'})))
+        return {Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: this.images.get(c.image)?.id ?? '', Labels: c.labels, State: c.status, Status: c.status === 'running' ? 'Up 1 second' : `Exited (${c.exitCode})`, Ports} as unknown as Dockerode.ContainerInfo
+      })
   }
 
   async listNetworks(options: {filters?: {label?: string[]}} = {}): Promise<Array<{Name: string; Id: string; Labels: Record<string, string>}>> {
