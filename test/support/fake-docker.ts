@@ -24,6 +24,12 @@ export interface FakeOutput {
   stderr?: string
 }
 
+/** An interactive process: answers each chunk of stdin as it comes; `end` is what it prints and exits with once stdin closes. */
+export interface FakeSession {
+  input(text: string): string
+  end?(): FakeOutput | Promise<FakeOutput>
+}
+
 export interface FakeBehaviour {
   /** On start: keep running (default), or exit with this code after `afterMs`. */
   exitCode?: number
@@ -32,6 +38,11 @@ export interface FakeBehaviour {
   exec?: number | ((n: number) => number)
   /** What an exec or a one-off prints and exits with; wins over `exec` when set. */
   run?: (run: FakeRun) => FakeOutput | Promise<FakeOutput>
+  /**
+   * An interactive exec (stdin kept open, output read as it comes, like a psql session): return a
+   * handler to answer each chunk written to stdin; return undefined to run the command with `run`.
+   */
+  session?: (run: Omit<FakeRun, 'stdin'>) => FakeSession | undefined
   /** Engine-side health verdict reported by inspect, once set. */
   health?: 'healthy' | 'unhealthy' | 'starting'
   /** start() fails with this message (e.g. a port already allocated). */
@@ -322,6 +333,28 @@ export class FakeDocker {
     return socket
   }
 
+  /** An interactive connection: every write is answered at once; closing stdin ends the process (exit 0). */
+  private interactive(session: FakeSession, exited: (out: FakeOutput) => void): Duplex {
+    const socket: Duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        const out = session.input(chunk.toString('utf8'))
+        if (out) socket.push(frame(1, Buffer.from(out)))
+        callback()
+      },
+      final(callback) {
+        void Promise.resolve(session.end?.() ?? {exitCode: 0}).then((out) => {
+          if (out.stdout) socket.push(frame(1, Buffer.from(out.stdout)))
+          if (out.stderr) socket.push(frame(2, Buffer.from(out.stderr)))
+          exited(out)
+          socket.push(null)
+        })
+        callback()
+      },
+    })
+    return socket
+  }
+
   getContainer(id: string) {
     const get = (): FakeContainer => {
       const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.name === id)
@@ -408,9 +441,14 @@ export class FakeDocker {
         const watchdog = cmd[0] === 'sh' && cmd[1] === '-c' && cmd[2]?.includes('cat <&3; kill $pid')
         if (watchdog) cmd = cmd.slice(4)
         let result: FakeOutput | undefined
+        const answer = watchdog ? undefined : this.behave(this.serviceOf(c), c.image).session?.({service: this.serviceOf(c), image: c.image, cmd, env: options.Env ?? [], oneoff: false})
         return {
           start: async (o: {stdin?: boolean} = {}) =>
-            this.connection(Boolean(o.stdin) && !watchdog, async (stdin) => {
+            answer && o.stdin
+              ? this.interactive(answer, (out) => {
+                  result = out
+                })
+              : this.connection(Boolean(o.stdin) && !watchdog, async (stdin) => {
               result = await this.runProcess(c, cmd, options.Env ?? [], false, stdin)
               return result
             }),
