@@ -252,7 +252,27 @@ export class FakeDocker {
     }
   }
 
-  getImage(name: string): {inspect: () => Promise<unknown>; remove: () => Promise<void>} {
+  /** Pushes by reference; `pushError` makes the registry refuse (the engine reports it inside the progress stream). */
+  readonly pushed: string[] = []
+  pushError?: string
+
+  /** dockerode's modem, for the progress streams (push): JSON lines, an `error` line ends it with that error. */
+  readonly modem = {
+    followProgress: (stream: Readable, onFinished: (error: Error | null) => void, onProgress: (event: Record<string, unknown>) => void): void => {
+      let text = ''
+      stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
+      stream.on('end', () => {
+        for (const line of text.split('\n').filter(Boolean)) {
+          const event = JSON.parse(line) as Record<string, unknown>
+          onProgress(event)
+          if (typeof event.error === 'string') return onFinished(new Error(event.error))
+        }
+        onFinished(null)
+      })
+    },
+  }
+
+  getImage(name: string): {inspect: () => Promise<unknown>; remove: () => Promise<void>; push: (o?: unknown) => Promise<Readable>} {
     const find = (): [string, {id: string; healthcheck?: {Test?: string[]; Timeout?: number}; labels?: Record<string, string>}] | undefined =>
       this.images.has(name) ? [name, this.images.get(name) as {id: string}] : [...this.images.entries()].find(([, i]) => i.id === name)
     return {
@@ -260,6 +280,18 @@ export class FakeDocker {
         const image = find()?.[1]
         if (!image) throw statusError(`No such image: ${name}`, 404)
         return {Id: image.id, Config: {Healthcheck: image.healthcheck, Labels: image.labels ?? null}}
+      },
+      push: async () => {
+        const image = find()?.[1]
+        if (!image) throw statusError(`An image does not exist locally with the tag: ${name}`, 404)
+        this.log.push(`image push ${name}`)
+        const events: object[] = [{status: 'Preparing', id: 'layer1'}, {status: 'Pushing', id: 'layer1', progressDetail: {current: 512, total: 1024}}]
+        if (this.pushError) events.push({errorDetail: {message: this.pushError}, error: this.pushError})
+        else {
+          this.pushed.push(name)
+          events.push({status: 'Pushed', id: 'layer1'}, {status: `${name.split(':').pop()}: digest: sha256:${'d'.repeat(64)} size: 528`}, {progressDetail: {}, aux: {Tag: name.split(':').pop(), Digest: `sha256:${'d'.repeat(64)}`, Size: 528}})
+        }
+        return Readable.from([events.map((e) => JSON.stringify(e)).join('\n') + '\n'])
       },
       remove: async () => {
         const found = find()
