@@ -76,6 +76,7 @@ export interface FakeService {
 export interface FakeTask {
   ID: string
   ServiceID: string
+  NodeID?: string
   DesiredState: string
   Spec: {ContainerSpec?: Dockerode.ContainerSpec}
   Status: {State: string; Message?: string; Err?: string; Timestamp?: string; ContainerStatus?: {ContainerID?: string; ExitCode?: number}}
@@ -121,6 +122,8 @@ export class FakeDocker {
   readonly images = new Map<string, {id: string; healthcheck?: {Test?: string[]; Timeout?: number}; labels?: Record<string, string>}>()
   /** Swarm state: `swarm` says whether this engine is a manager. */
   swarm: {state: 'inactive' | 'active'; manager: boolean; nodes: number} = {state: 'inactive', manager: false, nodes: 1}
+  /** The node this engine is (node1), and where a service's tasks are placed (default: here). */
+  readonly placement = new Map<string, string>()
   readonly services = new Map<string, FakeService>()
   readonly tasks: FakeTask[] = []
   readonly configs = new Map<string, {ID: string; Spec: {Name: string; Data: string; Labels?: Record<string, string>}}>()
@@ -146,7 +149,9 @@ export class FakeDocker {
   }
 
   private serviceOf(c: FakeContainer): string {
-    return c.labels['com.docker.compose.service'] ?? c.name
+    const swarmService = c.labels['com.docker.swarm.service.name']
+    const stack = c.labels['com.docker.stack.namespace']
+    return c.labels['com.docker.compose.service'] ?? (swarmService && stack ? swarmService.slice(stack.length + 1) : c.name)
   }
 
   private emit(c: FakeContainer, action: string, attributes: Record<string, string> = {}): void {
@@ -162,11 +167,11 @@ export class FakeDocker {
   }
 
   async info(): Promise<unknown> {
-    return {Swarm: {LocalNodeState: this.swarm.state, ControlAvailable: this.swarm.manager}}
+    return {Swarm: {LocalNodeState: this.swarm.state, ControlAvailable: this.swarm.manager, NodeID: 'node1'}}
   }
 
   async listNodes(): Promise<unknown[]> {
-    return Array.from({length: this.swarm.nodes}, () => ({Status: {State: 'ready'}, Spec: {Availability: 'active'}}))
+    return Array.from({length: this.swarm.nodes}, (_, i) => ({ID: `node${i + 1}`, Description: {Hostname: `host${i + 1}`}, Status: {State: 'ready'}, Spec: {Availability: 'active'}}))
   }
 
   async listContainers(options: {all?: boolean; filters?: {label?: string[]}} = {}): Promise<Dockerode.ContainerInfo[]> {
@@ -546,12 +551,28 @@ export class FakeDocker {
     for (const t of this.tasks) if (t.ServiceID === s.ID && t.DesiredState === 'running') {
       t.DesiredState = 'shutdown'
       if (t.Status.State === 'running') t.Status.State = 'shutdown'
+      const container = this.containers.get(t.Status.ContainerStatus?.ContainerID ?? '')
+      if (container) container.status = 'exited'
     }
     const replicas = spec.Mode?.Replicated?.Replicas ?? 1
     const containerSpec = (spec.TaskTemplate as Dockerode.ContainerTaskSpec | undefined)?.ContainerSpec
     for (let i = 0; i < replicas; i++) {
       if (ok) {
-        this.tasks.push({ID: this.id('t'), ServiceID: s.ID, DesiredState: 'running', Spec: {ContainerSpec: containerSpec}, Status: {State: 'running', Timestamp: new Date().toISOString()}})
+        const node = this.placement.get(this.serviceName(s)) ?? 'node1'
+        const task: FakeTask = {ID: this.id('t'), ServiceID: s.ID, NodeID: node, DesiredState: 'running', Spec: {ContainerSpec: containerSpec}, Status: {State: 'running', Timestamp: new Date().toISOString()}}
+        // A running task is a container on its node; this engine sees only its own node's.
+        if (node === 'node1') {
+          const id = this.id('c')
+          const stack = s.Spec.Labels?.['com.docker.stack.namespace']
+          const labels: Record<string, string> = {'com.docker.swarm.service.name': s.Spec.Name, 'com.docker.swarm.task.id': task.ID, ...(stack ? {'com.docker.stack.namespace': stack} : {})}
+          const image = containerSpec?.Image ?? ''
+          this.containers.set(id, {id, name: `${s.Spec.Name}.${i + 1}.${task.ID.slice(0, 8)}`, labels, image, status: 'running', exitCode: 0, startedAt: new Date().toISOString(), restartCount: 0, execs: 0, spec: {Image: image, Env: containerSpec?.Env, HostConfig: {Mounts: containerSpec?.Mounts}}})
+          task.Status.ContainerStatus = {ContainerID: id}
+        } else {
+          // Another node's container: its id is known to the manager, the container is not on this engine.
+          task.Status.ContainerStatus = {ContainerID: this.id('remote')}
+        }
+        this.tasks.push(task)
         continue
       }
       const b = this.behave(this.serviceName(s), this.taskImage(spec))
@@ -631,7 +652,11 @@ export class FakeDocker {
         const s = get()
         this.log.push(`service remove ${this.serviceName(s)}`)
         this.services.delete(id)
-        for (const t of this.tasks) if (t.ServiceID === id) t.DesiredState = 'shutdown'
+        for (const t of this.tasks) if (t.ServiceID === id) {
+          t.DesiredState = 'shutdown'
+          const container = this.containers.get(t.Status.ContainerStatus?.ContainerID ?? '')
+          if (container) this.containers.delete(container.id)
+        }
       },
     }
   }

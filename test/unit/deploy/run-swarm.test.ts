@@ -22,6 +22,7 @@ vi.mock('../../../src/docker/client.js', async (original) => ({
 const {DeployFailedError, prepareDeploy, runDeploy} = await import('../../../src/deploy/deploy.js')
 const {readSwarmRecords} = await import('../../../src/deploy/swarm.js')
 const {readHistory} = await import('../../../src/deploy/history.js')
+const {BackupStore} = await import('../../../src/backup/store.js')
 type Workspace = import('../../../src/workspace/workspace.js').Workspace
 type DeployEvent = import('../../../src/deploy/events.js').DeployEvent
 
@@ -43,13 +44,13 @@ afterEach(() => {
   state.fake = undefined
 })
 
-function workspace(): Workspace {
+function workspace(backupFirst = false): Workspace {
   const position = {file: join(root, 'tta.config.yaml'), line: 1, column: 1}
   return {
     root,
     foundBy: 'flag',
     envFile: join(root, '.env'),
-    config: {file: position.file, images: {}, composeFiles: [], deploy: {prod: {name: 'prod', type: 'swarm', files: [join(root, 'compose.yml')], projectName: 'stk', confirm: false, backupFirst: false, replicas: {}, timeout: 2, position, replicasPositions: {}}}},
+    config: {file: position.file, images: {}, composeFiles: [], deploy: {prod: {name: 'prod', type: 'swarm', files: [join(root, 'compose.yml')], projectName: 'stk', confirm: false, backupFirst, replicas: {}, timeout: 2, position, replicasPositions: {}}}},
   } as Workspace
 }
 
@@ -60,11 +61,11 @@ function swarm(behave: Record<string, FakeBehaviour> = {}): FakeDocker {
   return fake
 }
 
-async function deploy(version: string, file = compose(), signal?: AbortSignal) {
+async function deploy(version: string, file = compose(), signal?: AbortSignal, backupFirst = false) {
   writeFileSync(join(root, 'compose.yml'), file)
   const events: DeployEvent[] = []
   const emit = (e: DeployEvent): void => void events.push(e)
-  const prepared = await prepareDeploy({workspace: workspace(), cwd: root, env: 'prod', version, environment: {}}, emit)
+  const prepared = await prepareDeploy({workspace: workspace(backupFirst), cwd: root, env: 'prod', version, environment: {}}, emit)
   const result = await runDeploy(prepared, emit, signal).catch((error: unknown) => error)
   return {prepared, result, events, steps: events.filter((e) => e.type === 'step').map((e) => e.type === 'step' && `${e.step}:${e.status}`)}
 }
@@ -166,5 +167,39 @@ describe('runDeploy, swarm target (fake engine)', () => {
     expect((result as Error).message).toBe('interrupted during the rollout: no service had been updated yet; api still runs the previous version; recorded as interrupted')
     expect(fake.log.slice(before).filter((l) => l.startsWith('service '))).toEqual([])
     expect(readHistory(root).at(-1)).toMatchObject({version: '2.0.0', result: 'interrupted'})
+  })
+
+  describe('backupFirst', () => {
+    const withData = compose('volumes:\n  data: {}\n').replace('    image: db:1\n', '    image: db:1\n    volumes: [data:/var/lib/db]\n')
+
+    it('backs up the datastore from its task\'s container on this node before the update', async () => {
+      const fake = swarm()
+      await deploy('1.0.0', withData)
+      fake.archives.set('db:/var/lib/db', {'db/': '', 'db/rows': '42'})
+      const {result, events} = await deploy('2.0.0', withData, undefined, true)
+      expect(result).toMatchObject({record: {result: 'succeeded'}})
+      const steps = events.filter((e) => e.type === 'step').map((e) => e.type === 'step' && `${e.step}:${e.status}`)
+      expect(steps.indexOf('backup:done')).toBeLessThan(steps.indexOf('rollout:start'))
+      const listed = new BackupStore(join(root, '.tta', 'backups')).list('stk')
+      expect(listed.map((b) => [b.manifest?.reason, b.manifest?.services.db?.files.map((f) => f.mount)])).toEqual([['before deploying 2.0.0 to prod', ['/var/lib/db']]])
+    })
+
+    it('refuses when the datastore\'s task runs on another node: nothing is updated', async () => {
+      const fake = swarm()
+      fake.swarm.nodes = 2
+      fake.placement.set('db', 'node2')
+      await deploy('1.0.0', withData)
+      const before = fake.log.length
+      const {result} = await deploy('2.0.0', withData, undefined, true)
+      expect((result as Error).message).toBe('backupFirst: db runs on node host2, not on the manager tta talks to; its data cannot be backed up from here')
+      expect(fake.log.slice(before).filter((l) => l.startsWith('service '))).toEqual([])
+    })
+
+    it('nothing deployed yet: nothing to back up', async () => {
+      swarm()
+      const {result, events} = await deploy('1.0.0', withData, undefined, true)
+      expect(result).toMatchObject({record: {result: 'succeeded'}})
+      expect(events).toContainEqual(expect.objectContaining({type: 'step', step: 'backup', status: 'done', detail: 'nothing deployed yet: nothing to back up'}))
+    })
   })
 })
