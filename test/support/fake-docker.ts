@@ -307,8 +307,22 @@ export class FakeDocker {
     }
   }
 
-  async pull(name: string): Promise<never> {
-    throw statusError(`pull access denied for ${name}: no registry here`, 404)
+  /** Images a registry would serve: pulling one streams per-layer progress, then it is here. */
+  readonly registry = new Map<string, {id: string; layers: Record<string, number>; error?: string}>()
+
+  async pull(name: string): Promise<Readable> {
+    const remote = this.registry.get(name)
+    if (!remote) throw statusError(`pull access denied for ${name}: no registry here`, 404)
+    this.log.push(`image pull ${name}`)
+    const events: object[] = [{status: `Pulling from ${name.split(':')[0]}`, id: name.split(':')[1] ?? 'latest'}]
+    for (const [id, total] of Object.entries(remote.layers)) events.push({status: 'Downloading', id, progressDetail: {current: Math.floor(total / 2), total}})
+    if (remote.error) events.push({errorDetail: {message: remote.error}, error: remote.error})
+    else {
+      for (const [id, total] of Object.entries(remote.layers)) events.push({status: 'Downloading', id, progressDetail: {current: total, total}}, {status: 'Pull complete', id})
+      events.push({status: `Status: Downloaded newer image for ${name}`})
+      this.images.set(name, {id: remote.id})
+    }
+    return Readable.from([events.map((e) => JSON.stringify(e)).join('\n') + '\n'])
   }
 
   async getEvents(): Promise<PassThrough> {
