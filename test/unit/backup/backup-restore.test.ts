@@ -11,7 +11,7 @@ import {applyRetention, backup} from '../../../src/backup/backup.js'
 import type {BackupEvent} from '../../../src/backup/events.js'
 import {checksumsOrRefuse, planRestore, restore} from '../../../src/backup/restore.js'
 import {BackupStore} from '../../../src/backup/store.js'
-import {sweepOneOffs} from '../../../src/backup/streams.js'
+import {InterruptedError, sweepOneOffs} from '../../../src/backup/streams.js'
 import {verifyBackup} from '../../../src/backup/verify.js'
 import type {EngineConnection} from '../../../src/docker/client.js'
 import {FakeDocker, tarOf, type FakeBehaviour, type FakeRun} from '../../support/fake-docker.js'
@@ -163,6 +163,18 @@ describe('restore (fake engine, volume strategy)', () => {
     expect(store.list(PROJECT).some((b) => b.id === outcome.safetyBackup)).toBe(true)
     expect(fake.containers.size).toBe(2)
     expect([...fake.containers.values()].find((c) => c.name === 'bk-web-1')?.status).toBe('running')
+  })
+
+  it('an interrupt while unpacking stops the restore, removes the one-off and still starts the dependent again', async () => {
+    const controller = new AbortController()
+    // The unpacking never finishes on its own.
+    const {fake, conn, store, take, emit} = await stack({files: {run: () => new Promise(() => undefined)}})
+    const {manifest} = await take()
+    const plan = await planRestore(conn, PROJECT, store.get(manifest.id, PROJECT), [])
+    const restoring = restore(plan, {conn, project: PROJECT, store, safetyBackup: false, ttaVersion: 'test', readyTimeoutMs: 2_000, emit, signal: controller.signal})
+    setTimeout(() => controller.abort(), 50)
+    await expect(restoring).rejects.toBeInstanceOf(InterruptedError)
+    expect([...fake.containers.values()].map((c) => `${c.name}:${c.status}`).sort()).toEqual(['bk-files-1:exited', 'bk-web-1:running'])
   })
 
   it('a restored volume whose entry count differs from the backup\'s fails the check', async () => {

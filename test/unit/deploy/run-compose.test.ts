@@ -153,6 +153,21 @@ describe('runDeploy, compose target (fake engine)', () => {
     expect(history().at(-1)).toMatchObject({version: '2.0.0', result: 'interrupted'})
   })
 
+  it('a rollback that cannot recreate the previous container says so: recorded failed, no version known to run', async () => {
+    const fake = target({'api:2.0.0': {exec: 1}})
+    await deploy('1.0.0')
+    // The previous image is gone from the target (pruned) before the failed deployment.
+    fake.images.delete('api:1.0.0')
+    const {result, steps} = await deploy('2.0.0')
+    const failed = result as InstanceType<typeof DeployFailedError>
+    expect(failed).toBeInstanceOf(DeployFailedError)
+    expect(failed.rolledBackTo).toBeUndefined()
+    expect(failed.rollbackProblems).toEqual(['api: No such image: api:1.0.0'])
+    expect(steps).toContain('rollback:done')
+    expect(history().at(-1)).toMatchObject({version: '2.0.0', result: 'failed'})
+    expect(history().at(-1)?.activeVersion).toBeUndefined()
+  })
+
   it('--rollback runs the recorded images of the previous version again', async () => {
     const fake = target()
     await deploy('1.0.0')
@@ -173,6 +188,10 @@ describe('runDeploy, compose target (fake engine)', () => {
     const {records, targetNote} = await deployHistory({workspace: workspace(), env: 'staging', environment: {}})
     expect(records.map((r) => r.version)).toEqual(['1.0.0'])
     expect(targetNote).toBeUndefined()
+    state.fake = undefined
+    const offline = await deployHistory({workspace: workspace(), env: 'staging', environment: {}})
+    expect(offline.records).toEqual([])
+    expect(offline.targetNote).toBe("the target did not answer (no fake engine): showing this workspace's history only")
     expect(() => findTarget(workspace(), 'prod')).toThrow(/^no deploy target "prod" in .*tta\.config\.yaml \(targets: staging\)$/)
   })
 })
