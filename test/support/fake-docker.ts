@@ -45,6 +45,8 @@ export interface FakeBehaviour {
   session?: (run: Omit<FakeRun, 'stdin'>) => FakeSession | undefined
   /** Engine-side health verdict reported by inspect, once set. */
   health?: 'healthy' | 'unhealthy' | 'starting'
+  /** Swarm: a task of this image stays `starting` this long before it runs (a slow healthcheck). */
+  taskStartMs?: number
   /** start() fails with this message (e.g. a port already allocated). */
   startError?: string
   logs?: string[]
@@ -136,6 +138,7 @@ export class FakeDocker {
   private readonly eventStreams = new Set<PassThrough>()
   /** Swarm's own rollback of a failed update, applied once the update has been seen in progress. */
   private readonly pendingRollbacks = new Map<string, () => void>()
+  private readonly taskReadyAt = new Map<string, number>()
 
   constructor(readonly behave: (service: string, image: string) => FakeBehaviour = () => ({})) {}
 
@@ -573,7 +576,9 @@ export class FakeDocker {
     for (let i = 0; i < replicas; i++) {
       if (ok) {
         const node = this.placement.get(this.serviceName(s)) ?? 'node1'
-        const task: FakeTask = {ID: this.id('t'), ServiceID: s.ID, NodeID: node, DesiredState: 'running', Spec: {ContainerSpec: containerSpec}, Status: {State: 'running', Timestamp: new Date().toISOString()}}
+        const startMs = this.behave(this.serviceName(s), this.taskImage(spec)).taskStartMs
+        const task: FakeTask = {ID: this.id('t'), ServiceID: s.ID, NodeID: node, DesiredState: 'running', Spec: {ContainerSpec: containerSpec}, Status: {State: startMs ? 'starting' : 'running', Timestamp: new Date().toISOString()}}
+        if (startMs) this.taskReadyAt.set(task.ID, Date.now() + startMs)
         // A running task is a container on its node; this engine sees only its own node's.
         if (node === 'node1') {
           const id = this.id('c')
@@ -676,6 +681,10 @@ export class FakeDocker {
   }
 
   async listTasks(options: {filters?: {service?: string[]}} = {}): Promise<FakeTask[]> {
+    for (const t of this.tasks) {
+      const at = this.taskReadyAt.get(t.ID)
+      if (at !== undefined && Date.now() >= at && t.Status.State === 'starting') t.Status.State = 'running'
+    }
     const ids = options.filters?.service
     return this.tasks.filter((t) => !ids || ids.includes(t.ServiceID)).map((t) => structuredClone(t))
   }

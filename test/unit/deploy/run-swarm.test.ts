@@ -50,7 +50,7 @@ function workspace(backupFirst = false): Workspace {
     root,
     foundBy: 'flag',
     envFile: join(root, '.env'),
-    config: {file: position.file, images: {}, composeFiles: [], deploy: {prod: {name: 'prod', type: 'swarm', files: [join(root, 'compose.yml')], projectName: 'stk', confirm: false, backupFirst, replicas: {}, timeout: 2, position, replicasPositions: {}}}},
+    config: {file: position.file, images: {}, composeFiles: [], deploy: {prod: {name: 'prod', type: 'swarm', files: [join(root, 'compose.yml')], projectName: 'stk', confirm: false, backupFirst, replicas: {}, timeout: 1, position, replicasPositions: {}}}},
   } as Workspace
 }
 
@@ -167,6 +167,30 @@ describe('runDeploy, swarm target (fake engine)', () => {
     expect((result as Error).message).toBe('interrupted during the rollout: no service had been updated yet; api still runs the previous version; recorded as interrupted')
     expect(fake.log.slice(before).filter((l) => l.startsWith('service '))).toEqual([])
     expect(readHistory(root).at(-1)).toMatchObject({version: '2.0.0', result: 'interrupted'})
+  })
+
+  it('an update whose tasks do not run before the timeout is rolled back by tta', async () => {
+    const fake = swarm({'api:2.0.0': {taskStartMs: 60_000}})
+    await deploy('1.0.0')
+    const {result} = await deploy('2.0.0')
+    const failed = result as InstanceType<typeof DeployFailedError>
+    expect(failed).toBeInstanceOf(DeployFailedError)
+    expect(failed.failures[0]?.reason).toBe('not healthy before the timeout: starting')
+    expect(fake.log).toContain('service rollback api')
+    expect(runningImages(fake).api).toEqual(['api:1.0.0', 'api:1.0.0'])
+    expect(failed.record).toMatchObject({result: 'rolled-back', activeVersion: '1.0.0'})
+  })
+
+  it('an interrupt while swarm converges leaves the update to swarm and records what was sent', async () => {
+    const fake = swarm({'api:2.0.0': {taskStartMs: 60_000}})
+    await deploy('1.0.0')
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 300)
+    const {result, events} = await deploy('2.0.0', compose(), controller.signal)
+    expect((result as Error).message).toBe('interrupted during the rollout: api was told to update and swarm finishes (or rolls back) it by update_config; recorded as interrupted')
+    expect(events).toContainEqual(expect.objectContaining({type: 'service', service: 'api', phase: 'interrupted'}))
+    expect(fake.log).not.toContain('service rollback api')
+    expect(readHistory(root).at(-1)).toMatchObject({version: '2.0.0', result: 'interrupted', changed: ['api']})
   })
 
   describe('backupFirst', () => {
