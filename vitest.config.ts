@@ -3,8 +3,17 @@ import {defineConfig} from 'vitest/config'
 /** E2E files that need no engine (the built CLI and Compose v2's `config` only): they run before one is provisioned. */
 const ENGINE_FREE = ['test/e2e/config-compat.test.ts', 'test/e2e/config-invalid.test.ts']
 
+/** Line coverage the unit tests keep for the orchestrators (issue 17); checked by `npm run coverage` only, so a plain unit run stays fast. */
+const COVERED = ['src/engine/**', 'src/deploy/**', 'src/backup/**']
+
 export default defineConfig({
   test: {
+    coverage: {
+      provider: 'v8',
+      include: COVERED,
+      reporter: ['text'],
+      thresholds: Object.fromEntries(COVERED.map((glob) => [glob, {lines: 80}])),
+    },
     projects: [
       {test: {name: 'unit', include: ['test/unit/**/*.test.ts']}},
       {test: {name: 'offline', include: ENGINE_FREE, testTimeout: 180_000, hookTimeout: 180_000}},
