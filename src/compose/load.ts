@@ -11,6 +11,8 @@ import path from 'node:path'
 import {InputError, InputErrors} from '../errors.js'
 import {parseDotenv} from './dotenv.js'
 import {interpolate, InterpolationError, type Lookup} from './interpolate.js'
+import {applyExtends, type FileContext} from './extends.js'
+import {applyInclude} from './include.js'
 import {canonicalize, dropResets, mergeNodes} from './merge.js'
 import type {LoadedProject} from './model.js'
 import {buildProject} from './normalize.js'
@@ -49,7 +51,7 @@ function collect(e: unknown, errors: InputError[]): void {
   else throw e
 }
 
-interface InterpolationState {
+export interface InterpolationState {
   lookup: Lookup
   used: Record<string, string>
   warned: Set<string>
@@ -119,6 +121,42 @@ function sortErrors(errors: InputError[], files: string[]): InputError[] {
   })
 }
 
+/**
+ * One compose file as a canonical tree: read, parsed, interpolated, checked against the schema
+ * (the whole file, or for a file only extended from, nothing: the services taken from it are
+ * checked where they are used), and canonicalized. Undefined when it cannot be read or parsed.
+ */
+export function readComposeTree(file: string, st: InterpolationState, opts: {validateAll: boolean}): PMap | undefined {
+  const {errors, warnings} = st
+  const text = readText(file, errors)
+  if (text === undefined) return undefined
+  let root: PNode | null
+  try {
+    root = parseYamlFile(text, file)
+  } catch (e) {
+    collect(e, errors)
+    return undefined
+  }
+  if (root === null) root = mapNode({file, line: 1, column: 1})
+  if (root.kind !== 'map') {
+    errors.push(new InputError('a compose file must be a mapping at the top level', root.pos))
+    return undefined
+  }
+  const interpolated = interpolateTree(root, '', st) as PMap
+  if (opts.validateAll) {
+    validate(interpolated, topSchema, '', errors)
+    const version = interpolated.entries.get('version')
+    if (version) {
+      warnings.push(InputError.format('the attribute "version" is obsolete, it will be ignored', version.keyPos, 'version'))
+      interpolated.entries.delete('version')
+    }
+  }
+  // Keep going after schema errors: the later stages skip ill-typed values, and the user gets
+  // every problem in one run.
+  canonicalize(interpolated, errors)
+  return interpolated
+}
+
 export function loadProject(options: LoadOptions): LoadedProject {
   if (options.files.length === 0) throw new InputErrors([new InputError('no compose file given')])
   const files = options.files.map((f) => path.resolve(f))
@@ -145,33 +183,20 @@ export function loadProject(options: LoadOptions): LoadedProject {
   const st: InterpolationState = {lookup, used: {}, warned: new Set(), warnings, errors}
 
   const trees: PMap[] = []
+  let structural = false
+  const fileCtx: FileContext = {workingDir, lookup, st, read: readComposeTree, cache: new Map(), includeChain: []}
   for (const file of files) {
-    const text = readText(file, errors)
-    if (text === undefined) continue
-    let root: PNode | null
-    try {
-      root = parseYamlFile(text, file)
-    } catch (e) {
-      collect(e, errors)
-      continue
-    }
-    if (root === null) root = mapNode({file, line: 1, column: 1})
-    if (root.kind !== 'map') {
-      errors.push(new InputError('a compose file must be a mapping at the top level', root.pos))
-      continue
-    }
-    const interpolated = interpolateTree(root, '', st) as PMap
-    validate(interpolated, topSchema, '', errors)
-    const version = interpolated.entries.get('version')
-    if (version) {
-      warnings.push(InputError.format('the attribute "version" is obsolete, it will be ignored', version.keyPos, 'version'))
-      interpolated.entries.delete('version')
-    }
-    // Keep going after schema errors: the later stages skip ill-typed values, and the user gets
-    // every problem in one run.
-    canonicalize(interpolated, errors)
-    trees.push(interpolated)
+    const tree = readComposeTree(file, st, {validateAll: true})
+    if (!tree) continue
+    // Compose applies extends and include to each file on its own, before the overlay merge.
+    const before = errors.length
+    applyExtends(tree, file, fileCtx)
+    applyInclude(tree, file, fileCtx)
+    if (errors.length > before) structural = true
+    trees.push(tree)
   }
+  // A service whose extends or include failed is incomplete: checking it further only adds noise.
+  if (structural) throw new InputErrors(sortErrors(errors, files))
   if (trees.length === 0) throw new InputErrors(sortErrors(errors, files))
 
   let merged: PNode = dropResets(trees[0] as PMap)

@@ -130,7 +130,6 @@ export const SERVICE_KEYS_UNSUPPORTED = [
   'uts',
   'volume_driver',
   'volumes_from',
-  'extends',
 ]
 
 export const serviceSchema: Schema = {
@@ -268,6 +267,7 @@ export const serviceSchema: Schema = {
     secrets: {list: fileRef},
     configs: {list: fileRef},
     scale: int,
+    extends: {oneOf: [str, {map: {service: str, file: str}}]},
   },
   unsupported: SERVICE_KEYS_UNSUPPORTED,
 }
@@ -322,8 +322,9 @@ export const topSchema: Schema = {
     volumes: {nullable: {dict: volumeSchema}},
     secrets: {nullable: {dict: fileObjectSchema(false)}},
     configs: {nullable: {dict: fileObjectSchema(true)}},
+    include: {list: {oneOf: [str, {map: {path: strOrList, env_file: strOrList, project_directory: str}}]}},
   },
-  unsupported: ['include', 'models'],
+  unsupported: ['models'],
 }
 
 /** Build a dotted key path: `a.b`, `a[0]`. */
