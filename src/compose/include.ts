@@ -131,8 +131,9 @@ function loadIncluded(spec: IncludeSpec, ctx: FileContext): PMap | undefined {
   if (trees.length !== files.length) return undefined
   let merged = dropResets(trees[0] as PMap) as PMap
   for (const t of trees.slice(1)) merged = mergeNodes(merged, t) as PMap
-  // Compose resolves every included file's paths against the first one's directory.
-  resolveRelativePaths(merged, path.dirname(main), {defaultBuildContext: true})
+  // Compose resolves every included file's paths against the project directory when one is
+  // given, else against the first file's directory.
+  resolveRelativePaths(merged, spec.projectDirectory === undefined ? path.dirname(main) : projectDir, {defaultBuildContext: true})
   return merged
 }
 
@@ -165,7 +166,7 @@ export function applyInclude(root: PMap, file: string, ctx: FileContext): void {
         if (JSON.stringify(toPlain(mine.value)) === JSON.stringify(toPlain(e.value))) continue
         errors.push(
           new InputError(
-            `${section}.${e.key} conflicts with the one included from ${spec.paths[0]?.value} (${e.value.pos.file}:${e.value.pos.line})`,
+            `conflicts with the definition included from ${spec.paths[0]?.value} (${e.value.pos.file}:${e.value.pos.line}); only identical definitions may meet`,
             mine.keyPos,
             `${section}.${e.key}`,
           ),
