@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     projects: [
       {test: {name: 'unit', include: ['test/unit/**/*.test.ts']}},
+      // tta config vs docker compose config on a corpus; engine-free (Compose's answers are recorded).
+      {test: {name: 'conformance', include: ['test/conformance/**/*.test.ts']}},
       {
         test: {
           name: 'e2e',
