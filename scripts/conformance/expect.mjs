@@ -2,7 +2,7 @@
 // Records what Docker Compose says about every case of the conformance corpus
 // (test/conformance/manifest.json) into test/conformance/expected.json, so that the
 // conformance test needs no Compose binary. Each case runs as
-//   docker compose -f <file>... config --format json
+//   docker compose [--project-directory D] -f <file>... config --format json
 // in the case directory, with only PATH and a fixed HOME in the environment. Absolute paths
 // under the corpus and the fixed HOME are recorded as <corpus> and <home>.
 //
@@ -24,7 +24,8 @@ if (!version) throw new Error('docker compose is not available')
 const results = {}
 for (const c of manifest.cases) {
   const cwd = path.join(root, c.dir)
-  const args = ['compose', ...c.files.flatMap((f) => ['-f', f]), 'config', '--format', 'json']
+  const project = c.projectDirectory ? ['--project-directory', path.join(root, c.projectDirectory)] : []
+  const args = ['compose', ...project, ...c.files.flatMap((f) => ['-f', f]), 'config', '--format', 'json']
   const r = spawnSync('docker', args, {cwd, env, encoding: 'utf8', timeout: 30_000})
   const placeholders = (s) => s.replaceAll(root, '<corpus>').replaceAll(CONFORMANCE_HOME, '<home>')
   if (r.status === 0) results[c.id] = {exit: 0, config: JSON.parse(placeholders(r.stdout))}

@@ -108,7 +108,11 @@ function inlineCase(repo, commit, file, line, texts) {
   const names = texts.length === 1 ? ['compose.yaml'] : ['compose.yaml', 'override.yaml']
   mkdirSync(path.join(root, caseDir), {recursive: true})
   texts.forEach((t, n) => writeFileSync(path.join(root, caseDir, names[n]), t.replace(/^\n/, '')))
-  cases.push({id, dir: caseDir, files: names, origin: {repo, path: file, line, commit}})
+  const c = {id, dir: caseDir, files: names, origin: {repo, path: file, line, commit}}
+  // The loader tests run in loader/ and name files there (testdata/extends/base.yaml): such a case
+  // runs with that directory as its project directory, where the copied testdata lives.
+  if (file.startsWith('loader/')) c.projectDirectory = path.posix.join('sources', repo, 'loader')
+  cases.push(c)
 }
 
 function inlineCases(dir, repo, commit, files) {

@@ -123,7 +123,7 @@ function resolveService(name: string, services: PMap, file: string, ctx: FileCon
     return fail(`service "${ref}" to extend is not defined in ${where}`, refNode.pos)
   }
   // A service taken from a file read only for extends is checked here, where it is used.
-  if (baseFile !== file && !chain.some((r) => r.file === baseFile && r.service === ref)) {
+  if (baseFile !== file && baseEntry.value.kind === 'map' && !chain.some((r) => r.file === baseFile && r.service === ref)) {
     validate(baseEntry.value, serviceSchema, `services.${ref}`, errors)
   }
 

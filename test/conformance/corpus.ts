@@ -20,6 +20,8 @@ export interface Case {
   id: string
   dir: string
   files: string[]
+  /** Relative to the corpus; defaults to the first file's directory, as in Compose. */
+  projectDirectory?: string
   origin: {repo: string; path: string; commit: string; line?: number}
 }
 
@@ -79,7 +81,11 @@ function differences(a: unknown, b: unknown, at: string, out: string[]): void {
 export function runTta(c: Case): Answer & {crash?: string} {
   const files = c.files.map((f) => path.join(corpusRoot, c.dir, f))
   try {
-    const loaded = loadProject({files, environment: {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: CONFORMANCE_HOME}})
+    const loaded = loadProject({
+      files,
+      environment: {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: CONFORMANCE_HOME},
+      ...(c.projectDirectory ? {workingDir: path.join(corpusRoot, c.projectDirectory)} : {}),
+    })
     const text = JSON.stringify(composeView(loaded.project))
       .replaceAll(corpusRoot, '<corpus>')
       .replaceAll(os.homedir(), '<home>')
