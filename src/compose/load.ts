@@ -16,6 +16,7 @@ import {applyInclude} from './include.js'
 import {canonicalize, dropResets, mergeNodes} from './merge.js'
 import type {LoadedProject} from './model.js'
 import {buildProject} from './normalize.js'
+import {resolveVolumeDevices} from './relative-paths.js'
 import {childPath, topSchema, validate} from './schema.js'
 import {mapNode, type PMap, type PNode, parseYamlFile, scalarNode} from './tree.js'
 
@@ -201,6 +202,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
 
   let merged: PNode = dropResets(trees[0] as PMap)
   for (const t of trees.slice(1)) merged = mergeNodes(merged, t)
+  resolveVolumeDevices(merged as PMap, workingDir)
 
   const project = buildProject(merged as PMap, {
     workingDir,

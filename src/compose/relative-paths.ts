@@ -13,6 +13,12 @@ export function isRemoteContext(context: string): boolean {
   return context.includes('://') || /^(https?:\/\/|git:\/\/|ssh:\/\/|github\.com\/|git@)/.test(context)
 }
 
+/** A host path as Compose takes it for a bind device: "" is the directory itself, Windows paths stay. */
+function hostPath(p: string, dir: string): string {
+  if (/^[a-zA-Z]:[\\/]/.test(p) || p.startsWith('\\\\')) return p
+  return p === '' ? dir : absolutePath(p, dir)
+}
+
 /** `p` made absolute against `dir`; `~` paths, absolute paths and "" are left to the normalizer. */
 export function absolutePath(p: string, dir: string): string {
   if (p === '' || p.startsWith('~') || path.isAbsolute(p)) return p
@@ -115,7 +121,14 @@ export function resolveRelativePaths(root: PMap, dir: string, opts: RewriteOptio
     const s = root.entries.get(section)?.value
     if (s?.kind === 'map') for (const e of s.entries.values()) if (e.value.kind === 'map') setEntry(e.value, 'file', (f) => rewriteScalar(f, (v) => absolutePath(v, dir)))
   }
-  // A local volume that is really a bind mount (`o: bind`, `device: ./x`).
+  resolveVolumeDevices(root, dir)
+}
+
+/**
+ * A local volume that is really a bind mount (`o: bind`, `device: ./x`) names a host directory:
+ * Compose makes it absolute against the project directory (or the included file's).
+ */
+export function resolveVolumeDevices(root: PMap, dir: string): void {
   const volumes = root.entries.get('volumes')?.value
   if (volumes?.kind === 'map') {
     for (const e of volumes.entries.values()) {
@@ -125,7 +138,7 @@ export function resolveRelativePaths(root: PMap, dir: string, opts: RewriteOptio
       const opts = v.entries.get('driver_opts')?.value
       if (driver?.kind !== 'scalar' || driver.value !== 'local' || opts?.kind !== 'map') continue
       const o = opts.entries.get('o')?.value
-      if (o?.kind === 'scalar' && o.value === 'bind') setEntry(opts, 'device', (d) => rewriteScalar(d, (x) => absolutePath(x, dir)))
+      if (o?.kind === 'scalar' && o.value === 'bind') setEntry(opts, 'device', (d) => rewriteScalar(d, (x) => hostPath(x, dir)))
     }
   }
 }

@@ -156,4 +156,24 @@ include:
     expect(project.services.api?.image).toBe('base:1')
     expect(project.services.api?.volumes?.[0]?.source).toBe(path.join(dir, 'lib/v'))
   })
+
+  it('makes a bind device of a local volume absolute, as Compose does (included file and main file)', () => {
+    const {project} = load({
+      'compose.yaml': `
+include: [lib/compose.yaml]
+services:
+  web: {image: web, volumes: [mine:/m]}
+volumes:
+  mine: {driver: local, driver_opts: {type: none, o: bind, device: ./here}}
+`,
+      'lib/compose.yaml': `
+services:
+  api: {image: api, volumes: [theirs:/t]}
+volumes:
+  theirs: {driver: local, driver_opts: {type: none, o: bind, device: ./data}}
+`,
+    })
+    expect(project.volumes.mine?.driver_opts?.device).toBe(path.join(dir, 'here'))
+    expect(project.volumes.theirs?.driver_opts?.device).toBe(path.join(dir, 'lib/data'))
+  })
 })
