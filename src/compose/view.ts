@@ -11,7 +11,7 @@ export function composeView(project: Project): Record<string, unknown> {
   const services: Record<string, ServiceView> = {}
   for (const name of Object.keys(project.services).sort()) {
     const {name: _name, ...rest} = project.services[name] as Service
-    services[name] = sortKeys(rest) as ServiceView
+    services[name] = sortKeys(withoutEmpty(rest)) as ServiceView
   }
   // Compose leaves out empty top-level sections.
   const view: Record<string, unknown> = {name: project.name}
@@ -22,6 +22,13 @@ export function composeView(project: Project): Record<string, unknown> {
   if (Object.keys(project.volumes).length > 0) view.volumes = sortKeys(project.volumes)
   for (const [key, value] of Object.entries(project.extensions ?? {})) view[key] = value
   return escapeDollars(view) as Record<string, unknown>
+}
+
+/** Compose's model omits empty lists and mappings (Go's omitempty), except command and entrypoint. */
+function withoutEmpty<T extends object>(record: T): T {
+  const keep = (k: string, v: unknown): boolean =>
+    k === 'command' || k === 'entrypoint' || k === 'networks' || !(Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0)
+  return Object.fromEntries(Object.entries(record).filter(([k, v]) => keep(k, v))) as T
 }
 
 function sortKeys<T extends object>(record: T): T {
