@@ -29,7 +29,11 @@ for (const c of manifest.cases) {
   const r = spawnSync('docker', args, {cwd, env, encoding: 'utf8', timeout: 30_000})
   const placeholders = (s) => s.replaceAll(root, '<corpus>').replaceAll(CONFORMANCE_HOME, '<home>')
   if (r.status === 0) results[c.id] = {exit: 0, config: JSON.parse(placeholders(r.stdout))}
-  else results[c.id] = {exit: r.status ?? -1, error: placeholders((r.stderr || r.stdout).trim()).split('\n').slice(0, 5).join('\n')}
+  else {
+    // Warnings carry a timestamp; the error is what follows them.
+    const lines = placeholders((r.stderr || r.stdout).trim()).split('\n').filter((l) => !/^time="[^"]*" level=warning/.test(l))
+    results[c.id] = {exit: r.status ?? -1, error: lines.slice(0, 5).join('\n')}
+  }
 }
 writeFileSync(
   path.join(root, 'expected.json'),

@@ -141,9 +141,12 @@ const sources = []
   const dir = gitDir(SOURCES[repo].flag)
   const commit = git(dir, 'rev-parse', `${SOURCES[repo].ref}^{commit}`).toString().trim()
   sources.push({repo, ref: SOURCES[repo].ref, commit})
-  for (const f of ['LICENSE', 'NOTICE']) {
-    mkdirSync(path.join(root, 'sources', repo), {recursive: true})
-    writeFileSync(path.join(root, 'sources', repo, f), git(dir, 'show', `${commit}:${f}`))
+  // inline/ holds documents cut from compose-go's tests: its licence and notice go there too.
+  for (const where of [path.join('sources', repo), 'inline']) {
+    for (const f of ['LICENSE', 'NOTICE']) {
+      mkdirSync(path.join(root, where), {recursive: true})
+      writeFileSync(path.join(root, where, f), git(dir, 'show', `${commit}:${f}`))
+    }
   }
   fileCases(dir, repo, commit, 'loader/testdata')
   const tests = git(dir, 'ls-tree', '-r', '--name-only', commit, 'loader', 'override').toString().split('\n')

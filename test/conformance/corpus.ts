@@ -123,7 +123,10 @@ export function compare(c: Case, compose: Answer | undefined): CaseResult {
 export interface Report {
   compose: string
   total: number
+  /** Same config or both refuse, over all cases. */
   agreement: number
+  /** Same config, over the cases Compose accepts (the stricter figure). */
+  acceptedAgreement: number
   counts: Record<Verdict, number>
   cases: CaseResult[]
 }
@@ -132,7 +135,9 @@ export function summarize(compose: string, results: CaseResult[]): Report {
   const counts: Record<Verdict, number> = {agree: 0, differ: 0, 'both-refuse': 0, 'tta-refuses': 0, 'compose-refuses': 0}
   for (const r of results) counts[r.verdict]++
   const agreement = results.length === 0 ? 0 : (counts.agree + counts['both-refuse']) / results.length
-  return {compose, total: results.length, agreement, counts, cases: results}
+  const accepted = counts.agree + counts.differ + counts['tta-refuses']
+  const acceptedAgreement = accepted === 0 ? 0 : counts.agree / accepted
+  return {compose, total: results.length, agreement, acceptedAgreement, counts, cases: results}
 }
 
 export function writeReport(report: Report, file: string): void {
