@@ -322,7 +322,7 @@ export const topSchema: Schema = {
     volumes: {nullable: {dict: volumeSchema}},
     secrets: {nullable: {dict: fileObjectSchema(false)}},
     configs: {nullable: {dict: fileObjectSchema(true)}},
-    include: {list: {oneOf: [str, {map: {path: strOrList, env_file: strOrList, project_directory: str}}]}},
+    include: {nullable: {list: {oneOf: [str, {map: {path: strOrList, env_file: strOrList, project_directory: str}}]}}},
   },
   unsupported: ['models'],
 }
