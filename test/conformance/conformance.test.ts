@@ -24,6 +24,16 @@ describe(`compose conformance corpus (against docker compose ${expected.compose}
     expect(results.filter((r) => r.crash).map((r) => `${r.id}: ${r.crash}`)).toEqual([])
   })
 
+  it('names file:line:column in every refusal', () => {
+    const unplaced = results.flatMap((r) =>
+      (r.ttaError ?? '')
+        .split('\n')
+        .filter((line) => line !== '' && !/^<corpus>\S*:\d+:\d+: /.test(line))
+        .map((line) => `${r.id}: ${line}`),
+    )
+    expect(unplaced).toEqual([])
+  })
+
   it(`agrees with Compose on at least ${AGREEMENT_THRESHOLD * 100}% of the cases (report: ${reportFile})`, () => {
     expect(report.agreement).toBeGreaterThanOrEqual(AGREEMENT_THRESHOLD)
   })
