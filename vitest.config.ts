@@ -1,15 +1,20 @@
 import {defineConfig} from 'vitest/config'
 
+/** E2E files that need no engine (the built CLI and Compose v2's `config` only): they run before one is provisioned. */
+const ENGINE_FREE = ['test/e2e/config-compat.test.ts', 'test/e2e/config-invalid.test.ts']
+
 export default defineConfig({
   test: {
     projects: [
       {test: {name: 'unit', include: ['test/unit/**/*.test.ts']}},
+      {test: {name: 'offline', include: ENGINE_FREE, testTimeout: 180_000, hookTimeout: 180_000}},
       // tta config vs docker compose config on a corpus; engine-free (Compose's answers are recorded).
       {test: {name: 'conformance', include: ['test/conformance/**/*.test.ts']}},
       {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: ENGINE_FREE,
           // Two cores: e2e files run one at a time, each stack under its own project name.
           fileParallelism: false,
           testTimeout: 180_000,

@@ -17,7 +17,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const tta = join(repo, 'bin', 'run.js')
 // ~170 bytes per row on disk: 6.3 M rows is about 1 GB.
 const ROWS = Number(process.env.BENCH_ROWS ?? 6_300_000)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 
 function sh(command: string, args: string[], options: {env?: Record<string, string>; stdoutFile?: string} = {}): {ms: number; stdout: string} {
   const fd = options.stdoutFile ? openSync(options.stdoutFile, 'w', 0o600) : undefined

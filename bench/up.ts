@@ -1,11 +1,17 @@
 // bench/up: `tta dev` against `docker compose up -d --wait` on the same files, in one run, cold
-// (nothing created) and warm (all running, nothing changed), and against the critical-path
-// limit: the same containers started in dependency order by a minimal script that polls each
-// one's healthcheck every 50 ms. Prints a table of ratios and writes bench/results/up.json.
+// (nothing created) and warm (all running, nothing changed), and against the zero-cost limit:
+// the same containers started in dependency order by a minimal script that polls each one with
+// the host-side probe its healthcheck corresponds to (HTTP GET, redis PING, pg startup) every
+// 25 ms, never exec'ing anything inside. Compose gets its best settings: the files keep
+// `healthcheck.start_interval` wherever the engine supports it (API >= 1.44), as users run them;
+// the core case is `tta dev` as users run it (hot reload on). Also counted per cold run: the
+// healthcheck execs run inside the containers (the engine's and tta's, from the engine's
+// exec_start events) and the CPU they cost (count x each check's measured CPU), beside the
+// containers' whole CPU at ready. Prints min/median/max and ratios; writes bench/results/up.json.
 //
 //   npm run bench            (needs the engine, Compose v2, the built CLI and the stand-ins: npm test provides them)
 //   npx tsx bench/up.ts chain scale-100   (some cases)
-//   npx tsx bench/up.ts --rounds 3 scale-100   (medians of 3 rounds; who goes first alternates)
+//   npx tsx bench/up.ts --rounds 5 core   (5 rounds, the default; who goes first alternates)
 import {spawnSync} from 'node:child_process'
 import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -18,8 +24,11 @@ import {connectEngine, type EngineConnection} from '../src/docker/client.js'
 import {execIn} from '../src/engine/container-io.js'
 import {dependencyLevels} from '../src/engine/graph.js'
 import {Label} from '../src/engine/labels.js'
-import {healthcheckCommand} from '../src/engine/readiness.js'
-import {containerSpec, networkName} from '../src/engine/spec.js'
+import {healthcheckCommand, readinessFor} from '../src/engine/readiness.js'
+import {containerSpec, networkName, START_INTERVAL_API} from '../src/engine/spec.js'
+import {apiAtLeast} from '../src/docker/client.js'
+import {reachFor} from '../src/probes/reach.js'
+import {runProbe} from '../src/probes/run.js'
 import {loadWorkspaceConfig} from '../src/workspace/config.js'
 import {median, printTable, removeProject} from './lib.js'
 
@@ -45,10 +54,15 @@ function run(command: string, args: string[], env: Record<string, string> = {}):
 }
 
 
-/** The critical-path limit: create+start each service once its dependencies are ready, poll every 50 ms. */
+/**
+ * The zero-cost limit: create+start each service once its dependencies are ready; ready when the
+ * host-side probe of its healthcheck answers (every 25 ms, nothing run inside the container); a
+ * healthcheck with no host-side equivalent is exec'd every 50 ms.
+ */
 async function limit(conn: EngineConnection, loaded: LoadedProject): Promise<number> {
   const {docker} = conn
   const {project} = loaded
+  const reach = reachFor(conn.endpoint.host, process.env)
   const t0 = performance.now()
   for (const [key, network] of Object.entries(project.networks)) {
     await docker.createNetwork({Name: networkName(project, key), Labels: {[Label.project]: project.name, ...network.labels}})
@@ -59,13 +73,20 @@ async function limit(conn: EngineConnection, loaded: LoadedProject): Promise<num
     await Promise.all(Object.keys(service.depends_on ?? {}).map((dep) => ready.get(dep)))
     const container = await docker.createContainer(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
     await container.start()
-    const test = service.healthcheck?.test
-    if (!test) return
-    for (;;) {
-      const result = await execIn(container, healthcheckCommand(test), 5_000)
-      if (result.exitCode === 0) return
-      await new Promise((r) => setTimeout(r, 50))
+    const readiness = readinessFor(service, undefined, reach)
+    const deadline = Date.now() + 120_000
+    while (Date.now() < deadline) {
+      if (readiness.kind === 'running') return
+      if (readiness.kind === 'port' || readiness.probe) {
+        const probe = readiness.kind === 'port' ? readiness.probe : readiness.probe
+        if (probe && (await runProbe(probe)).ok) return
+        await new Promise((r) => setTimeout(r, 25))
+      } else {
+        if ((await execIn(container, healthcheckCommand(readiness.test), 5_000)).exitCode === 0) return
+        await new Promise((r) => setTimeout(r, 50))
+      }
     }
+    throw new Error(`limit: ${service.name} not ready in 120 s`)
   }
   for (const level of dependencyLevels(project, Object.keys(project.services))) {
     for (const name of level) ready.set(name, startOne(project.services[name] as Service))
@@ -74,21 +95,25 @@ async function limit(conn: EngineConnection, loaded: LoadedProject): Promise<num
   return performance.now() - t0
 }
 
-/** The bundled core stack, resolved by tta and written out for both tools: images mapped to the stand-ins, start_interval dropped. */
-function coreCase(): Case {
+/**
+ * The bundled core stack as `tta dev` runs it (hot reload on), resolved by tta and written out for
+ * both tools: images mapped to the stand-ins; start_interval kept where the engine supports it.
+ */
+function coreCase(apiVersion: string): Case {
   const workspace = mkdtempSync(join(tmpdir(), 'tta-bench-'))
   cpSync(join(repo, 'test/fixtures/workspace'), workspace, {recursive: true})
   const env: Record<string, string> = {}
   let port = 41000
   for (const name of ['REDIS', 'NEO4J_HTTP', 'NEO4J_BOLT', 'POSTGRES', 'ADMIN_API', 'CLINICAL_API', 'DEVELOPER_API', 'PATIENT_API', 'LANGGRAPH', 'FRONTEND']) env[`TTA_${name}_PORT`] = String(port++)
-  const config = spawnSync(process.execPath, [tta, 'config', '--workspace', workspace, '--no-hot-reload', '--format', 'json'], {env: {...process.env, ...env}, encoding: 'utf8'})
+  const config = spawnSync(process.execPath, [tta, 'config', '--workspace', workspace, '--format', 'json'], {env: {...process.env, ...env}, encoding: 'utf8'})
   if (config.status !== 0) throw new Error(config.stderr)
   const model = JSON.parse(config.stdout) as {services: Record<string, {image?: string; healthcheck?: Record<string, unknown>}>; name?: string}
   const {images} = loadWorkspaceConfig(workspace)
   delete model.name
   for (const service of Object.values(model.services)) {
     if (service.image && images[service.image]) service.image = images[service.image]
-    delete service.healthcheck?.start_interval
+    // Compose 2.26 refuses start_interval on an engine older than 25; where it can, it uses it.
+    if (!apiAtLeast(apiVersion, START_INTERVAL_API)) delete service.healthcheck?.start_interval
   }
   const file = join(workspace, 'bench-core.json')
   writeFileSync(file, JSON.stringify(model, null, 2))
@@ -111,16 +136,88 @@ function chainCase(): Case {
   return {name: 'chain', file: join(repo, 'bench/fixtures/chain/docker-compose.yml'), workspace, env: {}}
 }
 
+type Sample = 'ttaCold' | 'ttaWarm' | 'composeCold' | 'composeWarm' | 'limit'
+
 interface Row {
   case: string
   rounds: number
-  /** Every run, for the spread; the figures above are their medians. */
-  samples: Record<'ttaCold' | 'ttaWarm' | 'composeCold' | 'composeWarm' | 'limit', number[]>
+  /** Every run, for the spread; the figures below are their medians. */
+  samples: Record<Sample, number[]>
   ttaCold: number
   ttaWarm: number
   composeCold: number
   composeWarm: number
   limit: number
+  /** Per cold run: healthcheck execs inside the containers until ready (engine's and tta's). */
+  execs?: {tta: number[]; compose: number[]}
+  /** Per cold run: CPU seconds those execs cost (count x each check's measured CPU). */
+  checkCpuS?: {tta: number[]; compose: number[]}
+  /** Per cold run: CPU seconds of all the stack's containers at ready (startup included). */
+  containerCpuS?: {tta: number[]; compose: number[]}
+}
+
+/** Counts exec_start events per container while a cold run goes, from the engine's event stream. */
+async function countExecs(conn: EngineConnection, project: string): Promise<{stop: () => Promise<Map<string, number>>}> {
+  const counts = new Map<string, number>()
+  const stream = (await conn.docker.getEvents({filters: {type: ['container'], label: [`${Label.project}=${project}`]}})) as unknown as NodeJS.ReadableStream & {destroy: () => void}
+  let buffered = ''
+  let endedAt: number | undefined
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8')
+    let eol: number
+    while ((eol = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, eol)
+      buffered = buffered.slice(eol + 1)
+      try {
+        const e = JSON.parse(line) as {Action?: string; timeNano?: number; Actor?: {ID?: string; Attributes?: Record<string, string>}}
+        // Only until the tool said ready: the engine's checks go on afterwards for either tool.
+        if (!e.Action?.startsWith('exec_start') || (endedAt !== undefined && (e.timeNano ?? 0) / 1e6 > endedAt)) continue
+        const service = e.Actor?.Attributes?.[Label.service] ?? '?'
+        counts.set(service, (counts.get(service) ?? 0) + 1)
+      } catch {
+        // a partial line: the rest comes with the next chunk
+      }
+    }
+  })
+  return {
+    // The run was synchronous (spawnSync): its events wait in the socket until the loop turns.
+    stop: async () => {
+      endedAt = Date.now()
+      await new Promise((r) => setTimeout(r, 300))
+      stream.destroy()
+      return counts
+    },
+  }
+}
+
+/** CPU seconds each container of the project has used so far, by service (cgroup usage via the stats API). */
+async function containerCpu(conn: EngineConnection, project: string): Promise<Map<string, number>> {
+  const list = await conn.docker.listContainers({all: false, filters: {label: [`${Label.project}=${project}`]}})
+  const cpu = new Map<string, number>()
+  await Promise.all(
+    list.map(async (c) => {
+      const stats = (await conn.docker.getContainer(c.Id).stats({stream: false, 'one-shot': true} as {stream: false})) as {cpu_stats?: {cpu_usage?: {total_usage?: number}}}
+      cpu.set(c.Labels[Label.service] ?? c.Id, (stats.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9)
+    }),
+  )
+  return cpu
+}
+
+/** The CPU one run of each service's healthcheck costs inside its container: 5 runs on the settled stack, averaged. */
+async function checkCost(conn: EngineConnection, project: string, loaded: LoadedProject): Promise<Map<string, number>> {
+  const cost = new Map<string, number>()
+  const list = await conn.docker.listContainers({filters: {label: [`${Label.project}=${project}`]}})
+  for (const c of list) {
+    const service = loaded.project.services[c.Labels[Label.service] ?? '']
+    const test = service?.healthcheck?.test
+    if (!service || !test || service.healthcheck?.disable) continue
+    const container = conn.docker.getContainer(c.Id)
+    const before = (await containerCpu(conn, project)).get(service.name) ?? 0
+    for (let i = 0; i < 5; i++) await execIn(container, healthcheckCommand(test), 5_000)
+    const after = (await containerCpu(conn, project)).get(service.name) ?? 0
+    cost.set(service.name, Math.max(0, after - before) / 5)
+  }
+  return cost
 }
 
 async function measure(c: Case, conn: EngineConnection, rounds: number): Promise<Row> {
@@ -129,19 +226,30 @@ async function measure(c: Case, conn: EngineConnection, rounds: number): Promise
   // Images for build: services exist after the first tta run; warm the build cache out of band.
   const ttaArgs = (project: string): string[] => [tta, 'dev', '--workspace', c.workspace, '--project-name', project, '-f', c.file]
   run(process.execPath, ttaArgs(p('warmup')), c.env)
+  const loadedWarm = loadProject({files: [c.file], projectName: p('warmup'), environment: {...process.env, ...c.env, TTA_WORKSPACE: c.workspace}, envFiles: []})
+  const costs = c.name === 'core' ? await checkCost(conn, p('warmup'), loadedWarm) : new Map<string, number>()
   removeProject(p('warmup'))
 
   const composeArgs = ['compose', '-p', p('compose'), '-f', c.file, 'up', '-d', '--wait']
-  const contenders = {
-    tta: () => [run(process.execPath, ttaArgs(p('tta')), c.env), run(process.execPath, ttaArgs(p('tta')), c.env)],
-    compose: () => [run('docker', composeArgs, c.env), run('docker', composeArgs, c.env)],
-  }
-  const samples = {ttaCold: [] as number[], ttaWarm: [] as number[], composeCold: [] as number[], composeWarm: [] as number[], limit: [] as number[]}
+  const up = (who: 'tta' | 'compose'): number => (who === 'tta' ? run(process.execPath, ttaArgs(p('tta')), c.env) : run('docker', composeArgs, c.env))
+  const samples: Record<Sample, number[]> = {ttaCold: [], ttaWarm: [], composeCold: [], composeWarm: [], limit: []}
+  const execs = {tta: [] as number[], compose: [] as number[]}
+  const checkCpuS = {tta: [] as number[], compose: [] as number[]}
+  const containerCpuS = {tta: [] as number[], compose: [] as number[]}
+  const sum = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0)
   for (let round = 0; round < rounds; round++) {
     // Who goes first alternates: whatever the engine carries from one run to the next hits both alike.
     const order = round % 2 === 0 ? (['tta', 'compose'] as const) : (['compose', 'tta'] as const)
     for (const who of order) {
-      const [cold, warm] = contenders[who]() as [number, number]
+      const counting = c.name === 'core' ? await countExecs(conn, p(who)) : undefined
+      const cold = up(who)
+      if (counting) {
+        const counts = await counting.stop()
+        execs[who].push(sum(counts))
+        checkCpuS[who].push([...counts].reduce((total, [service, n]) => total + n * (costs.get(service) ?? 0), 0))
+        containerCpuS[who].push(sum(await containerCpu(conn, p(who))))
+      }
+      const warm = up(who)
       samples[`${who}Cold`].push(cold)
       samples[`${who}Warm`].push(warm)
       // Same host ports for every contender: one stack at a time.
@@ -151,7 +259,8 @@ async function measure(c: Case, conn: EngineConnection, rounds: number): Promise
     samples.limit.push(await limit(conn, loaded))
     removeProject(p('limit'))
   }
-  return {case: c.name, rounds, ttaCold: median(samples.ttaCold), ttaWarm: median(samples.ttaWarm), composeCold: median(samples.composeCold), composeWarm: median(samples.composeWarm), limit: median(samples.limit), samples}
+  const cpu = c.name === 'core' ? {execs, checkCpuS, containerCpuS} : {}
+  return {case: c.name, rounds, ttaCold: median(samples.ttaCold), ttaWarm: median(samples.ttaWarm), composeCold: median(samples.composeCold), composeWarm: median(samples.composeWarm), limit: median(samples.limit), samples, ...cpu}
 }
 
 const CASE_ORDER = ['chain', 'core', 'scale-10', 'scale-50', 'scale-100']
@@ -159,13 +268,13 @@ const CASE_ORDER = ['chain', 'core', 'scale-10', 'scale-50', 'scale-100']
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   const roundsAt = args.indexOf('--rounds')
-  const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 1
+  const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 5
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a whole number of rounds, 1 or more')
   const wanted = args.filter((a, i) => a !== '--rounds' && i !== roundsAt + 1)
   const conn = await connectEngine()
   const unknown = wanted.filter((w) => !CASE_ORDER.includes(w))
   if (unknown.length > 0) throw new Error(`no such case: ${unknown.join(', ')} (cases: ${CASE_ORDER.join(', ')})`)
-  const cases = [chainCase, coreCase, scaleCase(10), scaleCase(50), scaleCase(100)].map((make) => make()).filter((c) => wanted.length === 0 || wanted.includes(c.name))
+  const cases = [chainCase, () => coreCase(conn.apiVersion), scaleCase(10), scaleCase(50), scaleCase(100)].map((make) => make()).filter((c) => wanted.length === 0 || wanted.includes(c.name))
   const rows: Row[] = []
   for (const c of cases) {
     process.stderr.write(`bench up: ${c.name}…\n`)
@@ -173,9 +282,29 @@ async function main(): Promise<void> {
   }
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)}s`
   const x = (a: number, b: number): string => `${(a / b).toFixed(2)}x`
-  const header = ['case', 'tta cold', 'compose --wait cold', 'limit', 'tta/compose cold', 'tta/limit cold', 'tta warm', 'compose warm', 'tta/compose warm']
-  const lines = rows.map((r) => [r.case, s(r.ttaCold), s(r.composeCold), s(r.limit), x(r.ttaCold, r.composeCold), x(r.ttaCold, r.limit), s(r.ttaWarm), s(r.composeWarm), x(r.ttaWarm, r.composeWarm)])
-  printTable(header, lines)
+  // min / median / max of every sample: the spread is part of the figure.
+  const spread = (values: number[]): string => `${s(Math.min(...values))} / ${s(median(values))} / ${s(Math.max(...values))}`
+  printTable(
+    ['case', 'who', 'cold min / median / max', 'warm min / median / max'],
+    rows.flatMap((r) => [
+      [r.case, 'tta dev', spread(r.samples.ttaCold), spread(r.samples.ttaWarm)],
+      ['', 'compose up -d --wait', spread(r.samples.composeCold), spread(r.samples.composeWarm)],
+      ['', 'zero-cost limit', spread(r.samples.limit), ''],
+    ]),
+  )
+  process.stdout.write('\n')
+  printTable(
+    ['case', 'tta/compose cold', 'tta/limit cold', 'tta/compose warm'],
+    rows.map((r) => [r.case, x(r.ttaCold, r.composeCold), x(r.ttaCold, r.limit), x(r.ttaWarm, r.composeWarm)]),
+  )
+  for (const r of rows) {
+    if (!r.execs || !r.checkCpuS || !r.containerCpuS) continue
+    const m = (v: number[]): string => median(v).toFixed(v === r.execs?.tta || v === r.execs?.compose ? 0 : 2)
+    process.stdout.write(
+      `\n${r.case}, cold, medians: healthcheck execs inside the containers until ready: tta ${m(r.execs.tta)}, compose ${m(r.execs.compose)}; ` +
+        `their CPU: tta ${m(r.checkCpuS.tta)} s, compose ${m(r.checkCpuS.compose)} s; all containers' CPU at ready: tta ${m(r.containerCpuS.tta)} s, compose ${m(r.containerCpuS.compose)} s\n`,
+    )
+  }
   const engine = `${conn.version} (API ${conn.apiVersion})`
   mkdirSync(join(repo, 'bench/results'), {recursive: true})
   // Cases not run this time keep their last figures: a subset run does not wipe the others.

@@ -7,6 +7,7 @@ import {dependencyLevels} from '../engine/graph.js'
 import {Label} from '../engine/labels.js'
 import {observeContainers} from '../engine/observe.js'
 import {readinessFor, waitReady} from '../engine/readiness.js'
+import {reachFor} from '../probes/reach.js'
 import type {DeployEmit} from './events.js'
 import {isRecord, TARGET_HISTORY_LIMIT, type DeployRecord} from './history.js'
 import {DeployLabel} from './swarm-spec.js'
@@ -97,7 +98,7 @@ export async function restoreSnapshot(conn: EngineConnection, loaded: LoadedProj
           if (before.State.Running) {
             const service_: Service = {name: service, command: null, entrypoint: null}
             const healthcheck = (before.Config as {Healthcheck?: {Test?: string[]; Timeout?: number}}).Healthcheck
-            await waitReady(container, service_, readinessFor(service_, healthcheck), {deadline: options.deadline})
+            await waitReady(container, service_, readinessFor(service_, healthcheck, reachFor(conn.endpoint.host, process.env)), {deadline: options.deadline})
           }
           result.restored.push(service)
           options.emit({type: 'service', service, phase: 'restored'})
@@ -111,7 +112,9 @@ export async function restoreSnapshot(conn: EngineConnection, loaded: LoadedProj
 }
 
 /** Every service of the project runs, and passes its healthcheck, right now. */
-export async function verifyCompose(docker: Dockerode, loaded: LoadedProject, deadline: number): Promise<Array<{service: string; reason: string; logs: string[]}>> {
+/** `engineHost` decides where ports are probed (probes/reach.ts): a remote target's own address, never ours. */
+export async function verifyCompose(docker: Dockerode, loaded: LoadedProject, deadline: number, engineHost: string): Promise<Array<{service: string; reason: string; logs: string[]}>> {
+  const reach = reachFor(engineHost, process.env)
   const containers = await observeContainers(docker, loaded.project.name)
   const failures: Array<{service: string; reason: string; logs: string[]}> = []
   await Promise.all(
@@ -121,7 +124,7 @@ export async function verifyCompose(docker: Dockerode, loaded: LoadedProject, de
       const container = docker.getContainer(current.id)
       try {
         const info = await container.inspect()
-        await waitReady(container, service, readinessFor(service, (info.Config as {Healthcheck?: {Test?: string[]}}).Healthcheck), {deadline})
+        await waitReady(container, service, readinessFor(service, (info.Config as {Healthcheck?: {Test?: string[]}}).Healthcheck, reach), {deadline})
       } catch (error) {
         failures.push({service: service.name, reason: (error as {reason?: string}).reason ?? (error as Error).message, logs: await logTail(container, 20)})
       }

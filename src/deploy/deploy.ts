@@ -461,7 +461,7 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
       const verifyFailures = await step(
         'verify',
         async () => {
-          const failures = target.type === 'swarm' ? await verifySwarm(prepared.conn.docker, plan.project, Object.keys(loaded.project.services)) : await verifyCompose(prepared.conn.docker, loaded, Math.max(deadline, Date.now() + 15_000))
+          const failures = target.type === 'swarm' ? await verifySwarm(prepared.conn.docker, plan.project, Object.keys(loaded.project.services)) : await verifyCompose(prepared.conn.docker, loaded, Math.max(deadline, Date.now() + 15_000), prepared.conn.endpoint.host)
           if (failures.length > 0) throw failed(failures)
           return failures
         },

@@ -21,7 +21,8 @@ export function applyImageMap(project: Project, map: Record<string, string>): Pr
 }
 
 /** The image's healthcheck as the engine stores it (Test, Timeout in ns). */
-export type ImageHealthcheck = {Test?: string[]; Timeout?: number}
+/** An image's HEALTHCHECK as the engine reports it (durations in nanoseconds). */
+export type ImageHealthcheck = {Test?: string[]; Timeout?: number; Interval?: number; StartPeriod?: number; StartInterval?: number}
 
 /** An image's id and own healthcheck, or undefined when the engine does not have it. */
 export async function imageFacts(docker: Dockerode, name: string): Promise<{id: string; healthcheck?: ImageHealthcheck} | undefined> {

@@ -3,17 +3,22 @@ import type Dockerode from 'dockerode'
 import type {LoadedProject, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
 import type {HostContext} from '../workspace/devcontainer.js'
+import type {Reach} from '../probes/derive.js'
+import {reachFor} from '../probes/reach.js'
+import {ContainerEvents} from './container-events.js'
+import {VerdictNeeds} from './verdicts.js'
 import {logTail} from './container-io.js'
 import {asEngineLost, EngineLostError, isConnectionError} from './engine-errors.js'
 import type {Emit} from './events.js'
 import {withDependencies} from './graph.js'
 import {buildImage, imageFacts, pullImage, type ImageHealthcheck} from './images.js'
-import {Label} from './labels.js'
+import {COMPOSE_LABEL_VERSION, Label} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
 import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
 import {AbortedError, NotReadyError, readinessFor, readyFromListing, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
-import {containerSpec, droppedFeatures, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
+import {apiAtLeast} from '../docker/client.js'
+import {containerSpec, droppedFeatures, START_INTERVAL_API, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
 
 export interface UpOptions {
   /** Services to start (with their dependencies); all when empty. */
@@ -25,6 +30,8 @@ export interface UpOptions {
   emit: Emit
   /** Where tta runs relative to the engine (devcontainer); decides how ports are probed. */
   host?: HostContext
+  /** The environment DOCKER_HOST and TTA_PROBE_HOST come from (probes/reach.ts). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface ServiceOutcome {
@@ -129,7 +136,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
       Attachable: config?.attachable,
       EnableIPv6: config?.enable_ipv6,
       CheckDuplicate: true,
-      Labels: {...config?.labels, [Label.project]: project.name, [Label.network]: network.key, [Label.version]: '2.26.1'},
+      Labels: {...config?.labels, [Label.project]: project.name, [Label.network]: network.key, [Label.version]: COMPOSE_LABEL_VERSION},
     })
   }
   for (const volume of plan.volumes) {
@@ -140,7 +147,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
       Name: volume.name,
       Driver: config?.driver ?? 'local',
       DriverOpts: config?.driver_opts,
-      Labels: {...config?.labels, [Label.project]: project.name, [Label.volume]: volume.key, [Label.version]: '2.26.1'},
+      Labels: {...config?.labels, [Label.project]: project.name, [Label.volume]: volume.key, [Label.version]: COMPOSE_LABEL_VERSION},
     })
   }
 
@@ -154,8 +161,36 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     }
   }
 
+  // How readiness probes reach the services (probes/reach.ts): from inside the engine's own
+  // container, at their addresses on the networks joined above.
+  const reach: Reach = reachFor(conn.endpoint.host, options.env ?? process.env, selfId ? new Set(plan.networks.map((n) => n.name)) : undefined)
+  const events = await ContainerEvents.follow(docker, project.name)
+  try {
+    return await startAll({conn, loaded, options, plan, targets, reach, events, imageHealthchecks})
+  } finally {
+    events.close()
+  }
+}
+
+interface StartContext {
+  conn: EngineConnection
+  loaded: LoadedProject
+  options: UpOptions
+  plan: UpPlan
+  targets: string[]
+  reach: Reach
+  events: ContainerEvents
+  imageHealthchecks: Record<string, ImageHealthcheck | undefined>
+}
+
+/** Services in dependency order, each waited for until ready; see converge. */
+async function startAll({conn, loaded, options, plan, targets, reach, events, imageHealthchecks}: StartContext): Promise<{plan: UpPlan; outcomes: ServiceOutcome[]}> {
+  const {docker} = conn
+  const {project} = loaded
+  const emit = options.emit
   const started = new Map<string, Deferred<Dockerode.Container>>()
   const ready = new Map<string, Deferred<void>>()
+  const needs = new VerdictNeeds(project, targets)
   for (const name of targets) {
     started.set(name, deferred())
     ready.set(name, deferred())
@@ -228,14 +263,17 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
       createdNotStarted.delete(container.id)
     }
     started.get(name)?.resolve(container)
+    needs.startedService(name)
     emit({type: 'service', service: name, phase: 'checking', elapsedMs: elapsed()})
     // The image's healthcheck was read with the image: no container inspect before waiting (with a
     // hundred services starting, every inspect spared is engine time given to the starts).
-    const readiness = readinessFor(service, imageHealthchecks[name])
+    const readiness = readinessFor(service, imageHealthchecks[name], {reach, startInterval: apiAtLeast(conn.apiVersion, START_INTERVAL_API)})
+    if (readiness.kind === 'running' && readiness.note) emit({type: 'note', message: `${name}: ${readiness.note}`})
     // A container tta just started has a fresh restart count; a kept one's earlier restarts are history.
     const restartsBefore = servicePlan.action === 'keep' ? undefined : 0
     const listed = servicePlan.action === 'keep' && current ? readyFromListing(service, readiness, current) : undefined
-    const readyBy = listed ?? (await waitReady(container, service, readiness, {deadline, signal: options.signal, viaContainerAddress: outside, restartsBefore, startedAt}))
+    const readyBy = listed ?? (await waitReady(container, service, readiness, {deadline, signal: options.signal, events, restartsBefore, startedAt, verdict: {neededNow: () => needs.neededNow(name), answers: () => needs.answers(name), onChange: (l) => needs.onChange(l)}}))
+    needs.answers(name)
     ready.get(name)?.resolve()
     outcomes.push({service: name, containerId: container.id, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
     emit({type: 'service', service: name, phase: 'ready', readyBy, elapsedMs: elapsed()})

@@ -3,6 +3,8 @@ import {durationToMs} from '../engine/durations.js'
 import {healthcheckCommand} from '../engine/readiness.js'
 import type {HttpExpectation, ProbeOverride, ProbeSpec} from './types.js'
 
+export {probeHostFor} from './reach.js'
+
 /** A port as the service publishes it: container port, host port (if published) and host address. */
 export interface PublishedPort {
   target: number
@@ -37,7 +39,8 @@ export interface ServiceFacts {
 export type Reach =
   | {
       via: 'published'
-      hostFor: (hostIp: string | undefined) => string
+      /** The address of a port published on hostIp; undefined when there is no route to it (probes/reach.ts). */
+      hostFor: (hostIp: string | undefined) => string | undefined
       /**
        * Whether a network's bridge is in tta's own network namespace (a local engine), so the
        * containers' addresses on it answer directly: every port is probed there, published or not.
@@ -77,6 +80,103 @@ export function healthcheckUrl(test: string[] | undefined): {port: number; path:
   return {port: match[1] ? Number(match[1]) : 80, path: match[2] || '/'}
 }
 
+/** The healthcheck as one line of text (without CMD / CMD-SHELL), for recognising what it does. */
+function healthcheckText(test: string[] | undefined): string | undefined {
+  if (!test || test.length === 0 || test[0] === 'NONE') return undefined
+  return test.slice(test[0] === 'CMD' || test[0] === 'CMD-SHELL' ? 1 : 0).join(' ')
+}
+
+const LOCAL_HOST = /^(127\.0\.0\.1|localhost|0\.0\.0\.0|::1|\[::1\])$/
+/** `-x value` or `-xvalue` / `--long=value` / `--long value` of a command line, first match. */
+function option(text: string, short: string, long?: string): string | undefined {
+  const names = [`-${short}`, ...(long ? [`--${long}`] : [])].map((n) => n.replace(/-/g, '\\-')).join('|')
+  const match = new RegExp(`(?:^|\\s)(?:${names})(?:=|\\s+)?("[^"]*"|'[^']*'|[^\\s;|&]+)`).exec(text)
+  return match?.[1]?.replace(/^["']|["']$/g, '')
+}
+
+/** `$VAR` / `${VAR}` / `$$VAR` (compose-escaped) in a healthcheck argument, resolved from the container's environment. */
+function expand(value: string | undefined, env: Record<string, string>): string | undefined {
+  if (value === undefined) return undefined
+  const match = /^\$\$?\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(value)
+  return match ? env[match[1] as string] : value
+}
+
+/**
+ * What a healthcheck checks, when it is recognisably one of the checks tta can make from outside
+ * the container at no cost to it: an HTTP GET of a local URL (wget, curl, python urllib), a
+ * redis-cli PING, pg_isready, or a TCP connect (nc -z, bash /dev/tcp). Undefined otherwise.
+ */
+export type HealthcheckCheck =
+  | {type: 'http'; port: number; path: string}
+  | {type: 'redis'; port: number}
+  | {type: 'postgres'; port: number; user?: string; database?: string}
+  | {type: 'tcp'; port: number}
+
+export function recogniseHealthcheck(test: string[] | undefined, env: Record<string, string> = {}): HealthcheckCheck | undefined {
+  const text = healthcheckText(test)
+  if (!text) return undefined
+  // A compound check (a && b, a; b) does more than one thing: only its first part would be known.
+  const url = healthcheckUrl(test)
+  if (url) return {type: 'http', ...url}
+  const host = (h: string | undefined): boolean => h === undefined || LOCAL_HOST.test(h)
+  if (/\bredis-cli\b/.test(text) && /\bping\b/i.test(text)) {
+    if (!host(option(text, 'h'))) return undefined
+    return {type: 'redis', port: Number(option(text, 'p') ?? 6379)}
+  }
+  if (/\bpg_isready\b/.test(text)) {
+    if (!host(expand(option(text, 'h', 'host'), env))) return undefined
+    return {type: 'postgres', port: Number(expand(option(text, 'p', 'port'), env) ?? 5432), user: expand(option(text, 'U', 'username'), env), database: expand(option(text, 'd', 'dbname'), env)}
+  }
+  const nc = ncTarget(text)
+  if (nc && host(nc.host)) return {type: 'tcp', port: nc.port}
+  const devTcp = /\/dev\/tcp\/([^/\s]+)\/(\d+)\b/.exec(text)
+  if (devTcp && host(devTcp[1])) return {type: 'tcp', port: Number(devTcp[2])}
+  return undefined
+}
+
+/** `nc [options] -z host port` (options may take a value: -w 1): the host and port it connects to. */
+function ncTarget(text: string): {host: string; port: number} | undefined {
+  const segment = /\bnc\s+([^;|&]*)/.exec(text)?.[1]
+  if (!segment) return undefined
+  const words = segment.trim().split(/\s+/)
+  const positional: string[] = []
+  let scan = false
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string
+    if (word.startsWith('-')) {
+      if (word.includes('z')) scan = true
+      // Options of the common nc flavours that take a value.
+      if (/^-[wiqpsWIOXx]$/.test(word)) i++
+    } else positional.push(word)
+  }
+  const [address, port] = positional
+  return scan && address && port && /^\d+$/.test(port) ? {host: address, port: Number(port)} : undefined
+}
+
+/**
+ * The host-side probe equivalent to the service's healthcheck, at the address tta reaches its port
+ * (reach.ts decides): cheap for the service, run as often as readiness likes. Undefined when the
+ * healthcheck is not recognised or its port cannot be reached from here.
+ */
+export function healthcheckProbe(facts: ServiceFacts, reach: Reach, timeoutMs: number): ProbeSpec | undefined {
+  const check = recogniseHealthcheck(facts.healthcheck?.test, facts.environment)
+  if (!check || !Number.isInteger(check.port) || check.port <= 0) return undefined
+  const address = addressOf(facts, check.port, reach)
+  if (!address) return undefined
+  switch (check.type) {
+    case 'http':
+      return {type: 'http', host: address.host, port: address.port, path: check.path, timeoutMs}
+    case 'redis':
+      return {type: 'redis', host: address.host, port: address.port, password: redisPassword(facts), timeoutMs}
+    case 'postgres': {
+      const user = check.user || facts.environment.POSTGRES_USER || 'postgres'
+      return {type: 'postgres', host: address.host, port: address.port, user, database: check.database || facts.environment.POSTGRES_DB || user, timeoutMs}
+    }
+    case 'tcp':
+      return {type: 'tcp', host: address.host, port: address.port, timeoutMs, direct: address.direct}
+  }
+}
+
 /** `--requirepass X` on redis-server's command line, else the variables redis tools read. */
 export function redisPassword(facts: Pick<ServiceFacts, 'command' | 'environment'>): string | undefined {
   const i = facts.command.indexOf('--requirepass')
@@ -97,7 +197,8 @@ export function addressOf(facts: ServiceFacts, target: number, reach: Reach): {h
     const own = reach.direct ? containerAddress(facts, target, reach) : undefined
     if (own) return {...own, direct: true}
     const port = facts.ports.find((p) => p.target === target && p.published !== undefined && p.protocol === 'tcp')
-    if (port?.published) return {host: reach.hostFor(port.hostIp), port: port.published}
+    const host = port?.published ? reach.hostFor(port.hostIp) : undefined
+    if (port?.published && host) return {host, port: port.published}
   }
   return containerAddress(facts, target, reach)
 }
@@ -226,30 +327,5 @@ export function factsFromService(service: Service, imageAliases: string[] = []):
     healthcheck: service.healthcheck?.test && !service.healthcheck.disable ? {test: service.healthcheck.test, timeoutMs: durationToMs(service.healthcheck.timeout, 30_000)} : undefined,
     environment: Object.fromEntries(Object.entries(service.environment ?? {}).filter((e): e is [string, string] => e[1] !== null)),
     command: service.command ?? [],
-  }
-}
-
-/**
- * The address that reaches a port the engine publishes, from where tta runs: the bound address
- * on a local engine (0.0.0.0 → 127.0.0.1), the engine's host for a remote one. TTA_PROBE_HOST
- * overrides it.
- */
-export function probeHostFor(engineHost: string, env: NodeJS.ProcessEnv): (hostIp: string | undefined) => string {
-  if (env.TTA_PROBE_HOST) {
-    const fixed = env.TTA_PROBE_HOST
-    return () => fixed
-  }
-  let remote: string | undefined
-  try {
-    const url = new URL(engineHost)
-    if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'ssh:') remote = url.hostname.replace(/^\[|\]$/g, '')
-  } catch {
-    remote = undefined
-  }
-  return (hostIp) => {
-    if (remote && remote !== 'localhost' && remote !== '127.0.0.1') return remote
-    if (!hostIp || hostIp === '0.0.0.0') return '127.0.0.1'
-    if (hostIp === '::') return '::1'
-    return hostIp
   }
 }

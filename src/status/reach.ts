@@ -2,7 +2,8 @@ import {existsSync} from 'node:fs'
 import {hostname} from 'node:os'
 
 import type {EngineApi} from '../docker/api.js'
-import {probeHostFor, type Reach} from '../probes/derive.js'
+import type {Reach} from '../probes/derive.js'
+import {reachFor as reachFrom} from '../probes/reach.js'
 import {detectContainer, selfContainerCandidates} from '../workspace/devcontainer.js'
 
 /**
@@ -13,8 +14,7 @@ import {detectContainer, selfContainerCandidates} from '../workspace/devcontaine
  */
 export async function reachFor(api: EngineApi, env: NodeJS.ProcessEnv = process.env): Promise<Reach> {
   // TTA_PROBE_HOST names the address to probe: the containers' own addresses are not tried then.
-  const local = api.endpoint.host.startsWith('unix:') && !env.TTA_PROBE_HOST
-  const published: Reach = {via: 'published', hostFor: probeHostFor(api.endpoint.host, env), direct: local ? bridgeIsLocal : undefined}
+  const published = reachFrom(api.endpoint.host, env)
   if (env.TTA_PROBE_HOST || !api.endpoint.host.startsWith('unix:') || !detectContainer(env).inContainer) return published
   // In a container, but in the engine's own network namespace (its default bridge is here): the
   // engine runs in this container with us, and published ports are ours. No need to look for
@@ -24,19 +24,10 @@ export async function reachFor(api: EngineApi, env: NodeJS.ProcessEnv = process.
     try {
       const self = await api.json<{Config?: {Hostname?: string}; NetworkSettings?: {Networks?: Record<string, unknown>}}>({path: `/containers/${candidate}/json`, timeoutMs: 2_000})
       // Only our own container has our hostname (an id alone could be another engine's).
-      if (self.Config?.Hostname === hostname()) return {via: 'network', networks: new Set(Object.keys(self.NetworkSettings?.Networks ?? {}))}
+      if (self.Config?.Hostname === hostname()) return reachFrom(api.endpoint.host, env, new Set(Object.keys(self.NetworkSettings?.Networks ?? {})))
     } catch {
       // Not a container of this engine: the next candidate, or the engine runs in here with us.
     }
   }
   return published
-}
-
-/**
- * Docker names a user-defined bridge network's interface br-<first 12 of its id> (the default
- * network's is docker0, not probed this way). Seen in /sys/class/net, the bridge is in our network
- * namespace and its containers' addresses are routable from here.
- */
-function bridgeIsLocal(networkId: string): boolean {
-  return process.platform === 'linux' && /^[0-9a-f]{12,}$/.test(networkId) && existsSync(`/sys/class/net/br-${networkId.slice(0, 12)}`)
 }

@@ -97,10 +97,10 @@ describe('tta logs', () => {
     }
   })
 
-  it('reads the same lines from the json-file logs as through the Engine API', async () => {
+  it('reads the same lines from the json-file logs (opt-in TTA_LOGS_FROM_FILE=1) as through the Engine API (default)', async () => {
     for (const args of [['-t'], ['-t', '-n', '3'], ['--since', '1m', '--json'], ['--summary', '--json']]) {
-      const direct = await tta(['logs', ...args])
-      const viaEngine = await runTta(['logs', ...args, '--workspace', workspace, '--project-name', project], {env: {TTA_LOGS_FROM_ENGINE: '1'}})
+      const viaEngine = await tta(['logs', ...args])
+      const direct = await runTta(['logs', ...args, '--workspace', workspace, '--project-name', project], {env: {TTA_LOGS_FROM_FILE: '1'}})
       expect(direct.code).toBe(0)
       expect(viaEngine.code).toBe(0)
       expect(direct.stdout.length).toBeGreaterThan(0)

@@ -15,6 +15,18 @@ import {run, waitFor, type RunOptions, type RunResult} from './helpers.js'
 /** The private engine's address pool (10.213.0.0/16): no other engine here uses it. */
 const POOL_PREFIX = '10.213.'
 
+export interface PrivateEngineOptions {
+  /**
+   * Run in this named network namespace (made by the caller, `ip netns add`) instead of a fresh
+   * unnamed one, also listening on TCP at `tcp` (e.g. tcp://0.0.0.0:2375): an engine the test
+   * reaches only over the network, as a remote one.
+   */
+  netns?: string
+  tcp?: string
+  /** A dockerd other than the one on PATH (e.g. Engine 26's), with its directory first on PATH. */
+  dockerd?: string
+}
+
 export class PrivateEngine {
   readonly dir: string
   readonly socket: string
@@ -23,7 +35,7 @@ export class PrivateEngine {
   private child: ChildProcess | undefined
   private exited: Promise<void> = Promise.resolve()
 
-  private constructor() {
+  private constructor(private readonly options: PrivateEngineOptions = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'tta-pd-'))
     this.socket = join(this.dir, 'docker.sock')
     this.host = `unix://${this.socket}`
@@ -31,8 +43,8 @@ export class PrivateEngine {
   }
 
   /** Creates and starts a private engine; on failure it is torn down before the error is thrown. */
-  static async create(): Promise<PrivateEngine> {
-    const engine = new PrivateEngine()
+  static async create(options: PrivateEngineOptions = {}): Promise<PrivateEngine> {
+    const engine = new PrivateEngine(options)
     try {
       await engine.start()
     } catch (error) {
@@ -53,12 +65,16 @@ export class PrivateEngine {
     const log = openSync(join(this.dir, 'dockerd.log'), 'a')
     // Detached, stdin closed, output to a file: the daemon holds none of the test runner's pipes.
     // unshare execs dockerd: the child's pid is the daemon's.
+    const {netns, tcp, dockerd = 'dockerd'} = this.options
+    const binDir = dockerd.includes('/') ? dockerd.slice(0, dockerd.lastIndexOf('/')) : undefined
+    // nsenter joins the network namespace only (`ip netns exec` also remounts /sys, hiding the cgroup mounts dockerd needs).
+    const prefix = netns ? ['nsenter', `--net=/run/netns/${netns}`, '--'] : ['unshare', '--net', '--']
     const child = spawn(
-      'unshare',
+      prefix[0] as string,
       [
-        '--net',
-        '--',
-        'dockerd',
+        ...prefix.slice(1),
+        dockerd,
+        ...(tcp ? ['--host', tcp] : []),
         '--config-file', join(this.dir, 'daemon.json'),
         '--data-root', join(this.dir, 'data'),
         '--exec-root', join(this.dir, 'exec'),
@@ -70,7 +86,7 @@ export class PrivateEngine {
         '--default-address-pool', `base=${POOL_PREFIX}0.0/16,size=24`,
         '--storage-driver', 'overlay2',
       ],
-      {detached: true, stdio: ['ignore', log, log]},
+      {detached: true, stdio: ['ignore', log, log], env: binDir ? {...process.env, PATH: `${binDir}:${binDir.replace(/sbin$/, 'bin')}:${process.env.PATH ?? ''}`} : process.env},
     )
     closeSync(log)
     child.unref()

@@ -90,7 +90,7 @@ describe('small engine helpers', () => {
   it('chooses readiness: healthcheck, else image healthcheck, else port, else running', () => {
     expect(readinessFor(redis)).toMatchObject({kind: 'healthcheck', timeoutMs: 2000})
     const bare = svc('web', {ports: [{mode: 'ingress', target: 80, published: '8080', protocol: 'tcp'}]})
-    expect(readinessFor(bare)).toEqual({kind: 'port', host: '127.0.0.1', port: 8080, target: 80})
+    expect(readinessFor(bare)).toEqual({kind: 'port', port: 8080, probe: {type: 'tcp', host: '127.0.0.1', port: 8080, timeoutMs: 500}})
     expect(readinessFor(bare, {Test: ['CMD-SHELL', 'true']})).toMatchObject({kind: 'healthcheck'})
     expect(readinessFor(svc('tool'))).toEqual({kind: 'running'})
     expect(readinessFor(svc('off', {healthcheck: {disable: true}}))).toEqual({kind: 'running'})
@@ -108,7 +108,7 @@ describe('small engine helpers', () => {
     expect(readyFromListing(redis, hc, {state: 'running', status: 'Up 3 seconds (health: starting)'})).toBeUndefined()
     expect(readyFromListing(redis, hc, {state: 'running', status: 'Up 3 minutes (unhealthy)'})).toBeUndefined()
     expect(readyFromListing(svc('tool'), {kind: 'running'}, {state: 'exited', status: 'Exited (0) 1 minute ago'})).toBeUndefined()
-    expect(readyFromListing(svc('web'), {kind: 'port', host: '127.0.0.1', port: 8080, target: 80}, {state: 'running', status: 'Up 3 minutes'})).toBeUndefined()
+    expect(readyFromListing(svc('web'), {kind: 'port', port: 8080, probe: {type: 'tcp', host: '127.0.0.1', port: 8080, timeoutMs: 500}}, {state: 'running', status: 'Up 3 minutes'})).toBeUndefined()
   })
   it('turns healthcheck tests into exec commands', () => {
     expect(healthcheckCommand(['CMD-SHELL', 'pg_isready -U x'])).toEqual(['/bin/sh', '-c', 'pg_isready -U x'])

@@ -118,7 +118,7 @@ describe('probeHostFor', () => {
   it('reaches a local engine on the bound address, a remote one on its host', () => {
     const local = probeHostFor('unix:///var/run/docker.sock', {})
     expect([local(undefined), local('0.0.0.0'), local('127.0.0.1'), local('::'), local('10.0.0.5')]).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1', '::1', '10.0.0.5'])
-    expect(probeHostFor('tcp://build-box:2376', {})('127.0.0.1')).toBe('build-box')
+    expect(probeHostFor('tcp://build-box:2376', {})('127.0.0.1')).toBeUndefined()
     expect(probeHostFor('ssh://me@[fd00::1]', {})('0.0.0.0')).toBe('fd00::1')
     expect(probeHostFor('tcp://build-box:2376', {TTA_PROBE_HOST: '192.168.1.9'})('127.0.0.1')).toBe('192.168.1.9')
   })
