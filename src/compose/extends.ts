@@ -122,8 +122,9 @@ function resolveService(name: string, services: PMap, file: string, ctx: FileCon
     const where = baseFile === file ? 'this file' : baseFile
     return fail(`service "${ref}" to extend is not defined in ${where}`, refNode.pos)
   }
-  // A service taken from a file read only for extends is checked here, where it is used.
-  if (baseFile !== file && baseEntry.value.kind === 'map' && !chain.some((r) => r.file === baseFile && r.service === ref)) {
+  // A service taken from a file read only for extends (not schema-checked as a whole) is checked
+  // here, where it is used: the one named and each one its chain passes through.
+  if (ctx.cache.has(baseFile) && baseEntry.value.kind === 'map') {
     validate(baseEntry.value, serviceSchema, `services.${ref}`, errors)
   }
 

@@ -178,9 +178,12 @@ services:
     const errors = errorsOf(() =>
       load({
         'compose.yaml': 'services:\n  web:\n    extends: {file: lib.yaml, service: good}\n  api:\n    extends: {file: lib.yaml, service: bad}\n',
-        'lib.yaml': 'services:\n  good: {image: busybox:1.36}\n  bad: {image: busybox:1.36, restrat: always}\n  unused: {imagee: x}\n',
+        'lib.yaml': 'services:\n  good: {image: busybox:1.36}\n  bad: {extends: worse, image: busybox:1.36, restrat: always}\n  unused: {imagee: x}\n  worse: {tyy: true}\n',
       }),
     )
-    expect(errors).toEqual([`${path.join(dir, 'lib.yaml')}:3:30: services.bad.restrat: unknown key "restrat" (did you mean "restart"?)`])
+    expect(errors).toEqual([
+      `${path.join(dir, 'lib.yaml')}:3:46: services.bad.restrat: unknown key "restrat" (did you mean "restart"?)`,
+      `${path.join(dir, 'lib.yaml')}:5:11: services.worse.tyy: unknown key "tyy" (did you mean "tty"?)`,
+    ])
   })
 })
