@@ -150,7 +150,16 @@ function bytes(n: PNode | undefined, keyPath: string, ctx: Ctx): string | undefi
 
 function resolvePath(p: string, workingDir: string): string {
   if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1))
+  // Compose keeps an absolute path exactly as written (a trailing slash included).
+  if (path.isAbsolute(p)) return p
   return path.resolve(workingDir, p)
+}
+
+/** Go's path.Clean, which Compose applies to a volume's target: no trailing slash, no `.` parts. */
+function cleanTarget(target: string): string {
+  if (target === '') return target
+  const c = path.posix.normalize(target)
+  return c.length > 1 && c.endsWith('/') ? c.slice(0, -1) : c
 }
 
 // ---------- service parts ----------
@@ -322,6 +331,7 @@ function volumes(n: PNode | undefined, keyPath: string, ctx: Ctx, usedVolumes: U
     else {
       try {
         const p = parseVolumeSpec(str(item) ?? '')
+        p.target = cleanTarget(p.target)
         v =
           p.source === undefined
             ? {type: p.type, target: p.target}
@@ -367,7 +377,8 @@ function longVolume(m: PMap, keyPath: string, ctx: Ctx): ServiceVolume | undefin
     ctx.error(`invalid volume type "${type}" (expected volume, bind, tmpfs or npipe)`, get(m, 'type') ?? m, childPath(keyPath, 'type'))
     return undefined
   }
-  const target = str(get(m, 'target'))
+  const written = str(get(m, 'target'))
+  const target = written === undefined ? undefined : cleanTarget(written)
   if (!target) {
     ctx.error('a volume needs a target', m, keyPath)
     return undefined

@@ -22,7 +22,8 @@ function hostPath(p: string, dir: string): string {
 /** `p` made absolute against `dir`; `~` paths, absolute paths and "" are left to the normalizer. */
 export function absolutePath(p: string, dir: string): string {
   if (p === '' || p.startsWith('~') || path.isAbsolute(p)) return p
-  return path.join(dir, p)
+  // Go's filepath.Join cleans the result: no trailing slash.
+  return path.resolve(dir, p)
 }
 
 function rewriteScalar(n: PNode | undefined, fn: (s: string) => string): PNode | undefined {
