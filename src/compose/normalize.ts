@@ -150,8 +150,8 @@ function bytes(n: PNode | undefined, keyPath: string, ctx: Ctx): string | undefi
 
 function resolvePath(p: string, workingDir: string): string {
   if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1))
-  // Compose keeps an absolute path exactly as written (a trailing slash included).
-  if (path.isAbsolute(p)) return p
+  // Compose keeps an absolute path exactly as written (a trailing slash included), a Windows one too.
+  if (path.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p)) return p
   return path.resolve(workingDir, p)
 }
 
@@ -574,13 +574,16 @@ function logging(n: PNode | undefined): LoggingConfig | undefined {
   return out
 }
 
-function ulimits(n: PNode | undefined): Service['ulimits'] {
+function ulimits(n: PNode | undefined, keyPath: string, ctx: Ctx): Service['ulimits'] {
   const m = asMap(n)
   if (!m) return undefined
   const out: NonNullable<Service['ulimits']> = {}
   for (const k of [...m.entries.keys()].sort()) {
     const v = get(m, k)
     if (v?.kind === 'map') {
+      // Compose's schema requires both limits in the long form.
+      const missing = ['soft', 'hard'].filter((x) => get(v, x) === undefined)
+      if (missing.length > 0) ctx.error(`"${missing.join('" and "')}" missing (the long form needs both soft and hard)`, v, childPath(keyPath, k))
       const u: {soft?: number; hard?: number} = {}
       setIf(u, 'soft', int(get(v, 'soft')))
       setIf(u, 'hard', int(get(v, 'hard')))
@@ -752,7 +755,7 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
   setIf(s, 'sysctls', strMap(get(m, 'sysctls')))
   setIf(s, 'tmpfs', strList(get(m, 'tmpfs')))
   if (bool(get(m, 'tty'))) s.tty = true
-  setIf(s, 'ulimits', ulimits(get(m, 'ulimits')))
+  setIf(s, 'ulimits', ulimits(get(m, 'ulimits'), k('ulimits'), ctx))
   setIf(s, 'user', str(get(m, 'user')))
   setIf(s, 'volumes', volumes(get(m, 'volumes'), k('volumes'), ctx, refs.volumes))
   setIf(s, 'working_dir', str(get(m, 'working_dir')))

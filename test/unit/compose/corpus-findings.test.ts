@@ -1,0 +1,52 @@
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {expect, it} from 'vitest'
+
+import {loadProject} from '../../../src/compose/load.js'
+import {InputErrors} from '../../../src/errors.js'
+
+// Differences from Compose that the conformance corpus (test/conformance) found.
+
+function compose(text: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tta-findings-'))
+  const file = path.join(dir, 'compose.yaml')
+  writeFileSync(file, text)
+  return file
+}
+
+// docker/awesome-compose's pihole, plex and apache-php stacks.
+it('keeps an absolute bind source as written and cleans the target, as Compose does', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tta-volpaths-'))
+  const file = path.join(dir, 'compose.yaml')
+  writeFileSync(
+    file,
+    'services:\n  s:\n    image: busybox\n    volumes: ["/etc/pihole/:/etc/pihole/", "./www/:/var/www/html/", "./:/a/./b", {type: bind, source: /x/, target: /long/}]\n',
+  )
+  const {project} = loadProject({files: [file], environment: {}, envFiles: []})
+  expect(project.services.s?.volumes?.map((v) => [v.source, v.target])).toEqual([
+    ['/etc/pihole/', '/etc/pihole'],
+    [path.join(dir, 'www'), '/var/www/html'],
+    [dir, '/a/b'],
+    ['/x/', '/long'],
+  ])
+})
+
+// compose-go's loader tests (Windows paths, loader_test.go) and ulimits merge tests.
+it('keeps a Windows drive-letter bind source as written', () => {
+  const file = compose('services:\n  s:\n    image: busybox\n    volumes: ["Z:\\\\some-dir:/x"]\n')
+  const {project} = loadProject({files: [file], environment: {}, envFiles: []})
+  expect(project.services.s?.volumes?.[0]?.source).toBe('Z:\\some-dir')
+})
+
+it('refuses a long-form ulimit without soft or hard, naming it', () => {
+  const file = compose('services:\n  s:\n    image: busybox\n    ulimits:\n      nofile: {soft: 1}\n      nproc: 5\n')
+  let messages: string[] = []
+  try {
+    loadProject({files: [file], environment: {}, envFiles: []})
+  } catch (e) {
+    if (e instanceof InputErrors) messages = e.errors.map((x) => x.message)
+  }
+  expect(messages).toEqual([`${file}:5:15: services.s.ulimits.nofile: "hard" missing (the long form needs both soft and hard)`])
+})
