@@ -702,7 +702,9 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
   setIf(s, 'mem_limit', bytes(get(m, 'mem_limit'), k('mem_limit'), ctx))
   const networkMode = str(get(m, 'network_mode'))
   setIf(s, 'network_mode', networkMode)
-  const nets = asMap(get(m, 'networks'))
+  // An empty `networks:` is no networks key at all for Compose: the service joins `default`.
+  const declared = asMap(get(m, 'networks'))
+  const nets = declared && declared.entries.size > 0 ? declared : undefined
   if (nets && networkMode !== undefined) {
     ctx.error('network_mode and networks cannot be combined', get(m, 'network_mode') ?? m, k('network_mode'))
   }

@@ -50,3 +50,12 @@ it('refuses a long-form ulimit without soft or hard, naming it', () => {
   }
   expect(messages).toEqual([`${file}:5:15: services.s.ulimits.nofile: "hard" missing (the long form needs both soft and hard)`])
 })
+
+// Found by hand beside the corpus: `networks: []` must not leave a service without a network.
+it('attaches a service with an empty networks key to the default network, as Compose does', () => {
+  const file = compose('services:\n  a: {image: busybox, networks: []}\n  b: {image: busybox, networks: {}, network_mode: host}\n')
+  const {project} = loadProject({files: [file], environment: {}, envFiles: []})
+  expect(project.services.a?.networks).toEqual({default: null})
+  expect(project.services.b?.networks).toBeUndefined()
+  expect(project.services.b?.network_mode).toBe('host')
+})
