@@ -14,7 +14,7 @@ const root = join(__dirname, '..')
  */
 async function loadFastStatus() {
   const bundle = join(root, 'dist/fast/status.cjs')
-  const modules = join(root, 'dist/fast-status.js')
+  const modules = join(root, 'dist/cli/fast-status.js')
   try {
     if (statSync(bundle).mtimeMs >= statSync(modules).mtimeMs) return require(bundle)
   } catch {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {stringify} from 'yaml'
 
-import {TtaCommand} from '../base-command.js'
+import {TtaCommand} from '../cli/base-command.js'
 import {composeView} from '../compose/view.js'
 import {writeJson} from '../ui/output.js'
 import {loadWorkspaceProject, MODES} from '../workspace/project.js'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import chalk from 'chalk'
 
-import {TtaCommand} from '../base-command.js'
+import {TtaCommand} from '../cli/base-command.js'
 import type {DeployEvent, DeployStep} from '../deploy/events.js'
 import {DeployFailedError, deployHistory, prepareDeploy, runDeploy, type PreparedDeploy} from '../deploy/deploy.js'
 import type {DeployRecord} from '../deploy/history.js'

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {UpCommand} from '../up-command.js'
+import {UpCommand} from '../cli/up-command.js'
 
 export default class Dev extends UpCommand {
   static override summary = 'Start the core TTA stack with hot reload and wait until every service is ready.'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import chalk from 'chalk'
 
-import {TtaCommand} from '../base-command.js'
+import {TtaCommand} from '../cli/base-command.js'
 import {runDoctor, type CheckStatus} from '../doctor/checks.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {writeJson} from '../ui/output.js'

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {UpCommand} from '../up-command.js'
+import {UpCommand} from '../cli/up-command.js'
 
 export default class Full extends UpCommand {
   static override summary = 'Start everything: the core stack with hot reload plus the monitoring stack.'

@@ -1,6 +1,6 @@
 import {Args, Flags, loadHelpClass} from '@oclif/core'
 
-import {TtaCommand} from '../base-command.js'
+import {TtaCommand} from '../cli/base-command.js'
 import {explain} from '../hooks/command-not-found.js'
 
 /**

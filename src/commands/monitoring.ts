@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 
-import {UpCommand} from '../up-command.js'
+import {UpCommand} from '../cli/up-command.js'
 
 export default class Monitoring extends UpCommand {
   static override summary = 'Start the monitoring stack (Prometheus, Alertmanager, Grafana, Loki, exporters).'

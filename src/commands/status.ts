@@ -2,7 +2,7 @@ import {createServer} from 'node:http'
 import {Args, Flags} from '@oclif/core'
 import chalk from 'chalk'
 
-import {TtaCommand} from '../base-command.js'
+import {TtaCommand} from '../cli/base-command.js'
 import {openEngineApi, type EngineApi} from '../docker/api.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {collectStatus, type CollectOptions} from '../status/collect.js'

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import chalk from 'chalk'
 
-import {TtaCommand} from '../base-command.js'
+import {TtaCommand} from '../cli/base-command.js'
 import {connectEngine} from '../docker/client.js'
 import {stop} from '../engine/stop.js'
 import {ExitCode, TtaError} from '../errors.js'

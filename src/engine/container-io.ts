@@ -95,3 +95,11 @@ export function tcpAnswers(host: string, port: number, timeoutMs = 500, holdMs =
     socket.once('error', () => finish(false))
   })
 }
+
+/** A Docker healthcheck `test` as an exec command: CMD runs as is, CMD-SHELL through /bin/sh. */
+export function healthcheckCommand(test: string[]): string[] {
+  const [kind, ...rest] = test
+  if (kind === 'CMD-SHELL') return ['/bin/sh', '-c', rest.join(' ')]
+  if (kind === 'CMD') return rest
+  return test
+}

@@ -2,9 +2,10 @@ import {readdirSync, statSync} from 'node:fs'
 import {isAbsolute, join, relative} from 'node:path'
 import type Dockerode from 'dockerode'
 
-import type {Project, Service} from '../compose/model.js'
+import type {LoadedProject, Project, Service} from '../compose/model.js'
 import {resolveEndpoint} from '../docker/endpoint.js'
 import {dockerCliSshEnv} from '../docker/ssh.js'
+import type {Emit} from './events.js'
 import {Label} from './labels.js'
 import {imageFor} from './spec.js'
 import {execVerbose} from '../debug.js'
@@ -179,4 +180,91 @@ function listFiles(root: string, dir = root): string[] {
     else files.push(relative(root, path))
   }
   return files
+}
+
+/**
+ * Every target's image present: pulled in parallel (with progress events), built one at a time
+ * (two cores), then each service's image id and own healthcheck, read once.
+ */
+export async function ensureImages(
+  docker: Dockerode,
+  loaded: LoadedProject,
+  targets: string[],
+  options: {build?: boolean; signal?: AbortSignal; emit: Emit},
+): Promise<{ids: Record<string, string | undefined>; healthchecks: Record<string, ImageHealthcheck | undefined>}> {
+  const {project} = loaded
+  const ids: Record<string, string | undefined> = {}
+  const healthchecks: Record<string, ImageHealthcheck | undefined> = {}
+  const byImage = new Map<string, string[]>()
+  for (const name of targets) {
+    const image = imageFor(project.name, project.services[name] as Service)
+    byImage.set(image, [...(byImage.get(image) ?? []), name])
+  }
+  // Builds share two cores with everything else: one at a time; pulls go in parallel.
+  const builds: Array<() => Promise<void>> = []
+  const pulls: Array<Promise<void>> = []
+  const present = new Map(await Promise.all([...byImage.keys()].map(async (image) => [image, await imageFacts(docker, image)] as const)))
+  // Images built here (a rebuild replaces one that was present); pulled ones were absent above.
+  const changed = new Set<string>()
+  for (const [image, services] of byImage) {
+    const owner = services[0] as string
+    const service = project.services[owner] as Service
+    const existing = present.get(image)
+    const mustBuild = Boolean(service.build) && (options.build || !existing)
+    if (mustBuild) {
+      changed.add(image)
+      builds.push(async () => {
+        const t = Date.now()
+        options.emit({type: 'image', service: owner, image, phase: 'build', status: 'start'})
+        try {
+          const builder = await buildImage(docker, {project: project.name, service, signal: options.signal, onOutput: (line) => options.emit({type: 'build-output', service: owner, line})})
+          if (builder !== 'buildkit') options.emit({type: 'note', message: `${owner}: built with the ${builder === 'api' ? 'engine API' : 'classic builder'} (no docker buildx found)`})
+        } catch (error) {
+          options.emit({type: 'image', service: owner, image, phase: 'build', status: 'failed', error: (error as Error).message})
+          throw new ImageError(owner, image, 'build', (error as Error).message)
+        }
+        options.emit({type: 'image', service: owner, image, phase: 'build', status: 'done', elapsedMs: Date.now() - t})
+      })
+    } else if (!existing) {
+      pulls.push(
+        (async () => {
+          const t = Date.now()
+          options.emit({type: 'image', service: owner, image, phase: 'pull', status: 'start'})
+          try {
+            await pullImage(docker, image, (p) => options.emit({type: 'pull-progress', service: owner, image, current: p.current, total: p.total}))
+          } catch (error) {
+            options.emit({type: 'image', service: owner, image, phase: 'pull', status: 'failed', error: (error as Error).message})
+            throw new ImageError(owner, image, 'pull', (error as Error).message)
+          }
+          options.emit({type: 'image', service: owner, image, phase: 'pull', status: 'done', elapsedMs: Date.now() - t})
+        })(),
+      )
+    }
+  }
+  const pullResults = await Promise.allSettled(pulls)
+  for (const build of builds) await build()
+  const failed = pullResults.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  for (const [image, services] of byImage) {
+    // Only what was pulled or built is asked about again; the rest was read above.
+    const facts = changed.has(image) ? await imageFacts(docker, image) : (present.get(image) ?? (await imageFacts(docker, image)))
+    for (const name of services) {
+      ids[name] = facts?.id
+      healthchecks[name] = facts?.healthcheck
+    }
+  }
+  return {ids, healthchecks}
+}
+
+/** An image could not be pulled or built; nothing was created. */
+export class ImageError extends Error {
+  constructor(
+    readonly service: string,
+    readonly image: string,
+    readonly phase: 'pull' | 'build',
+    readonly detail: string,
+  ) {
+    super(`${service}: could not ${phase} image ${image}: ${detail}`)
+    this.name = 'ImageError'
+  }
 }

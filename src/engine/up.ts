@@ -11,14 +11,16 @@ import {logTail} from './container-io.js'
 import {asEngineLost, EngineLostError, isConnectionError} from './engine-errors.js'
 import type {Emit} from './events.js'
 import {withDependencies} from './graph.js'
-import {buildImage, imageFacts, pullImage, type ImageHealthcheck} from './images.js'
+import {ensureImages, type ImageHealthcheck} from './images.js'
+
+export {ImageError} from './images.js'
 import {COMPOSE_LABEL_VERSION, Label} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
 import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
 import {AbortedError, NotReadyError, readinessFor, readyFromListing, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
 import {apiAtLeast} from '../docker/client.js'
-import {containerSpec, droppedFeatures, START_INTERVAL_API, endpointSettings, imageFor, networkName, serviceHash, serviceNetworks} from './spec.js'
+import {containerSpec, droppedFeatures, START_INTERVAL_API, endpointSettings, networkName, serviceHash, serviceNetworks} from './spec.js'
 
 export interface UpOptions {
   /** Services to start (with their dependencies); all when empty. */
@@ -344,91 +346,4 @@ async function describeFailure(docker: Dockerode, project: string, service: stri
   const logs = await logTail(container, 20, info?.Config.Tty ?? false)
   const reason = error instanceof NotReadyError ? error.reason : error.message
   return {service, reason, state: info?.State.Status, exitCode: info?.State.ExitCode, logs}
-}
-
-async function ensureImages(
-  docker: Dockerode,
-  loaded: LoadedProject,
-  targets: string[],
-  options: UpOptions,
-): Promise<{ids: Record<string, string | undefined>; healthchecks: Record<string, ImageHealthcheck | undefined>}> {
-  const {project} = loaded
-  const ids: Record<string, string | undefined> = {}
-  const healthchecks: Record<string, ImageHealthcheck | undefined> = {}
-  const byImage = new Map<string, string[]>()
-  for (const name of targets) {
-    const image = imageFor(project.name, project.services[name] as Service)
-    byImage.set(image, [...(byImage.get(image) ?? []), name])
-  }
-  // Builds share two cores with everything else: one at a time; pulls go in parallel.
-  const builds: Array<() => Promise<void>> = []
-  const pulls: Array<Promise<void>> = []
-  const present = new Map(await Promise.all([...byImage.keys()].map(async (image) => [image, await imageFacts(docker, image)] as const)))
-  // Images built here (a rebuild replaces one that was present); pulled ones were absent above.
-  const changed = new Set<string>()
-  for (const [image, services] of byImage) {
-    const owner = services[0] as string
-    const service = project.services[owner] as Service
-    const existing = present.get(image)
-    const mustBuild = Boolean(service.build) && (options.build || !existing)
-    if (mustBuild) {
-      changed.add(image)
-      builds.push(async () => {
-        const t = Date.now()
-        emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'start'})
-        try {
-          const builder = await buildImage(docker, {project: project.name, service, signal: options.signal, onOutput: (line) => emit(options, {type: 'build-output', service: owner, line})})
-          if (builder !== 'buildkit') emit(options, {type: 'note', message: `${owner}: built with the ${builder === 'api' ? 'engine API' : 'classic builder'} (no docker buildx found)`})
-        } catch (error) {
-          emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'failed', error: (error as Error).message})
-          throw new ImageError(owner, image, 'build', (error as Error).message)
-        }
-        emit(options, {type: 'image', service: owner, image, phase: 'build', status: 'done', elapsedMs: Date.now() - t})
-      })
-    } else if (!existing) {
-      pulls.push(
-        (async () => {
-          const t = Date.now()
-          emit(options, {type: 'image', service: owner, image, phase: 'pull', status: 'start'})
-          try {
-            await pullImage(docker, image, (p) => emit(options, {type: 'pull-progress', service: owner, image, current: p.current, total: p.total}))
-          } catch (error) {
-            emit(options, {type: 'image', service: owner, image, phase: 'pull', status: 'failed', error: (error as Error).message})
-            throw new ImageError(owner, image, 'pull', (error as Error).message)
-          }
-          emit(options, {type: 'image', service: owner, image, phase: 'pull', status: 'done', elapsedMs: Date.now() - t})
-        })(),
-      )
-    }
-  }
-  const pullResults = await Promise.allSettled(pulls)
-  for (const build of builds) await build()
-  const failed = pullResults.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-  if (failed) throw failed.reason
-  for (const [image, services] of byImage) {
-    // Only what was pulled or built is asked about again; the rest was read above.
-    const facts = changed.has(image) ? await imageFacts(docker, image) : (present.get(image) ?? (await imageFacts(docker, image)))
-    for (const name of services) {
-      ids[name] = facts?.id
-      healthchecks[name] = facts?.healthcheck
-    }
-  }
-  return {ids, healthchecks}
-}
-
-function emit(options: UpOptions, event: Parameters<Emit>[0]): void {
-  options.emit(event)
-}
-
-/** An image could not be pulled or built; nothing was created. */
-export class ImageError extends Error {
-  constructor(
-    readonly service: string,
-    readonly image: string,
-    readonly phase: 'pull' | 'build',
-    readonly detail: string,
-  ) {
-    super(`${service}: could not ${phase} image ${image}: ${detail}`)
-    this.name = 'ImageError'
-  }
 }

@@ -1,6 +1,6 @@
 import type {Service} from '../compose/model.js'
 import {durationToMs} from '../engine/durations.js'
-import {healthcheckCommand} from '../engine/readiness.js'
+import {healthcheckCommand} from '../engine/container-io.js'
 import type {HttpExpectation, ProbeOverride, ProbeSpec} from './types.js'
 
 export {probeHostFor} from './reach.js'

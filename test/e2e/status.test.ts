@@ -109,7 +109,7 @@ describe('tta status on the fixture stack', () => {
     // left out) shows here, not as a silent fallback.
     const args = JSON.stringify(['--json', '--no-stats', '--workspace', workspace, '--project-name', project])
     const viaBundle = await run(process.execPath, ['-e', `require(${JSON.stringify(join(repoRoot, 'dist/fast/status.cjs'))}).fastStatus(${args}).then((c) => (process.exitCode = c))`], {env})
-    const viaModules = await run(process.execPath, ['--input-type=module', '-e', `const {fastStatus} = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/fast-status.js')).href)}); process.exitCode = await fastStatus(${args})`], {env})
+    const viaModules = await run(process.execPath, ['--input-type=module', '-e', `const {fastStatus} = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/cli/fast-status.js')).href)}); process.exitCode = await fastStatus(${args})`], {env})
     expect(viaBundle.code, viaBundle.stderr).toBe(0)
     expect(viaModules.code, viaModules.stderr).toBe(0)
     const stable = (stdout: string) =>

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {fastStatus} from '../../../src/fast-status.js'
+import {fastStatus} from '../../../src/cli/fast-status.js'
 
 describe('fastStatus hands everything but a plain one-shot status to oclif', () => {
   // Each of these returns before touching the workspace or the engine (none is reachable here).

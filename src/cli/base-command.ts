@@ -1,8 +1,8 @@
 import {Command, Flags} from '@oclif/core'
 
-import {InputErrors} from './errors.js'
-import {configureColor, renderFailure} from './ui/output.js'
-import {openWorkspace, type Workspace} from './workspace/workspace.js'
+import {InputErrors} from '../errors.js'
+import {configureColor, renderFailure} from '../ui/output.js'
+import {openWorkspace, type Workspace} from '../workspace/workspace.js'
 
 /**
  * Every tta command: the global flags of the CLI contract, and one place that turns errors into

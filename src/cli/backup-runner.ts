@@ -1,7 +1,7 @@
-import {backup, type BackupRequest, type BackupResult} from './backup/backup.js'
-import {InterruptedError} from './backup/streams.js'
-import {ExitCode, TtaError} from './errors.js'
-import {backupProgress, type BackupProgress} from './ui/backup-progress.js'
+import {backup, type BackupRequest, type BackupResult} from '../backup/backup.js'
+import {InterruptedError} from '../backup/streams.js'
+import {ExitCode, TtaError} from '../errors.js'
+import {backupProgress, type BackupProgress} from '../ui/backup-progress.js'
 
 /** Runs `fn` with an AbortSignal that Ctrl-C / SIGTERM trip, mapping the interrupt to exit 130. */
 export async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>, interruptedMessage: string): Promise<T> {

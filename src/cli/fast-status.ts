@@ -1,9 +1,9 @@
 import {parseArgs} from 'node:util'
 
-import {statusOnce, checkFailure} from './status/one-shot.js'
-import {configureColor, renderFailure} from './ui/output.js'
-import {renderStatusOnce} from './ui/status-view.js'
-import {openWorkspaceCached} from './workspace/config-cache.js'
+import {statusOnce, checkFailure} from '../status/one-shot.js'
+import {configureColor, renderFailure} from '../ui/output.js'
+import {renderStatusOnce} from '../ui/status-view.js'
+import {openWorkspaceCached} from '../workspace/config-cache.js'
 
 /**
  * `tta status` is run dozens of times an hour and loading oclif costs more than the status itself,

@@ -1,0 +1,160 @@
+import type Dockerode from 'dockerode'
+
+import type {Service} from '../compose/model.js'
+import {runProbe} from '../probes/run.js'
+import {execIn, healthcheckCommand} from './container-io.js'
+import {AbortedError, CrashWatch, NotReadyError} from './not-ready.js'
+import type {Readiness, ReadyBy, WaitOptions} from './readiness.js'
+
+/** Gaps between host-side probes: quick at first, then easing off, never a storm. */
+export const PROBE_BACKOFF = {firstMs: 50, factor: 1.5, maxMs: 250} as const
+/** Gaps between healthcheck execs: each runs the service's own check program inside it, at its expense. */
+export const EXEC_BACKOFF = {firstMs: 100, factor: 2, maxMs: 1_000} as const
+/** The safety-net look at the container when no event says anything (an engine without events, a missed one). */
+const INSPECT_EVERY_MS = 1_000
+
+/** A host probe passed and the engine's own check is due within this: await its verdict instead of exec'ing. */
+export const AWAIT_ENGINE_CHECK_MS = 300
+/** How long after its due time the engine's verdict may take (the check runs, then the event comes). */
+const ENGINE_VERDICT_GRACE_MS = 400
+
+/**
+ * When (local clock) the engine runs the container's healthcheck next: it checks every `everyMs`
+ * from the start while starting. Undefined when unknown (no start time, no schedule).
+ */
+export function nextEngineCheck(everyMs: number | undefined, startedAt: number | undefined, now = Date.now()): number | undefined {
+  if (!everyMs || startedAt === undefined || everyMs <= 0) return undefined
+  const k = Math.max(1, Math.ceil((now - startedAt) / everyMs))
+  return startedAt + k * everyMs
+}
+
+/** The next gap of a back-off: `first`, then each one `factor` times the last, capped. */
+export function nextGap(previous: number | undefined, backoff: {firstMs: number; factor: number; maxMs: number}): number {
+  return previous === undefined ? backoff.firstMs : Math.min(backoff.maxMs, Math.round(previous * backoff.factor))
+}
+
+/**
+ * Readiness by healthcheck or port, at no cost to the starting service where possible:
+ *  - the engine's own verdict arrives as a health_status event (its start_interval checks count);
+ *  - a recognisable healthcheck is probed from the host (HTTP GET, redis PING, pg startup, TCP
+ *    connect) with back-off, and the real healthcheck is exec'd once that passes, to confirm:
+ *    "ready" still means the service's own check passed;
+ *  - an unrecognisable one is exec'd with back-off (100 ms doubling to 1 s);
+ *  - exits and restarts come as events, with a look at the container every second as a safety net.
+ */
+export async function waitChecked(container: Dockerode.Container, service: Service, readiness: Exclude<Readiness, {kind: 'running'}>, options: WaitOptions): Promise<ReadyBy> {
+  let healthy = false
+  let stateChanged = true
+  let wake: (() => void) | undefined
+  const unsubscribe = options.events?.on(container.id, (event) => {
+    if (event.action === 'health_status: healthy') healthy = true
+    else if (event.action === 'die' || event.action === 'start' || event.action === 'restart' || event.action === 'oom') stateChanged = true
+    else return
+    wake?.()
+  })
+  // Deferred to the engine's own check because nothing needed the verdict: looked at again whenever that may change.
+  let deferred = false
+  const stopListening = options.verdict?.onChange(() => {
+    if (deferred) wake?.()
+  })
+  try {
+    const crashes = new CrashWatch(service.name, options.restartsBefore)
+    let lastOutput = ''
+    let nextInspect = 0
+    let probeGap: number | undefined
+    let nextProbe = 0
+    let execGap: number | undefined
+    // With a host probe the exec waits for it; without one it is the check.
+    let nextExec = readiness.kind === 'healthcheck' && !readiness.probe ? 0 : Number.POSITIVE_INFINITY
+    let running = false
+    let lastState = 'created'
+    for (;;) {
+      if (options.signal?.aborted) throw new AbortedError()
+      if (healthy) return 'healthcheck'
+      const now = Date.now()
+      if (stateChanged || now >= nextInspect) {
+        stateChanged = false
+        nextInspect = now + INSPECT_EVERY_MS
+        const info = await container.inspect()
+        const state = info.State
+        lastState = state.Status
+        crashes.check(info)
+        running = state.Status === 'running'
+        if (running && state.Health?.Status === 'healthy') return 'healthcheck'
+      }
+      // A verdict put off to the engine's check and now waited on: tta runs the check at once.
+      if (deferred && options.verdict?.neededNow()) {
+        deferred = false
+        nextExec = Math.min(nextExec, Date.now())
+      }
+      if (running) {
+        const probe = readiness.kind === 'port' ? readiness.probe : readiness.probe
+        if (probe && Date.now() >= nextProbe) {
+          const result = await runProbe(probe)
+          options.onProbe?.(result.ok ? `${probe.type} probe answered` : `${probe.type} probe: ${result.error ?? 'no answer'}`)
+          if (result.ok) {
+            if (readiness.kind === 'port') return 'port'
+            // The service answers: its own check should pass now. When the engine runs that same
+            // check within moments anyway, its verdict (an event) is awaited instead of running it
+            // twice; a little later, if it has not come, tta runs it.
+            options.verdict?.answers()
+            if (nextExec === Number.POSITIVE_INFINITY) {
+              const engineDue = options.events?.following ? nextEngineCheck(readiness.engineEveryMs, options.startedAt) : undefined
+              const engineSoon = engineDue !== undefined && engineDue - Date.now() <= AWAIT_ENGINE_CHECK_MS
+              deferred = engineDue !== undefined && !engineSoon && options.verdict?.neededNow() === false
+              nextExec = engineDue !== undefined && (engineSoon || deferred) ? engineDue + ENGINE_VERDICT_GRACE_MS : Date.now()
+            }
+          }
+          probeGap = nextGap(probeGap, PROBE_BACKOFF)
+          nextProbe = Date.now() + probeGap
+        }
+        if (readiness.kind === 'healthcheck' && Date.now() >= nextExec) {
+          const left = options.deadline - Date.now()
+          const result = await execIn(container, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left))).catch((error: unknown) => {
+            // 409: it stopped or began restarting since the last look; the next look says which.
+            if ((error as {statusCode?: number}).statusCode === 409) {
+              stateChanged = true
+              return {exitCode: null, output: 'container not running', timedOut: false}
+            }
+            throw error
+          })
+          if (result.exitCode === 0) return 'healthcheck'
+          lastOutput = result.timedOut ? 'healthcheck timed out' : (result.output.trim().split('\n').slice(-1)[0] ?? '')
+          options.onProbe?.(`healthcheck exit ${result.exitCode ?? '?'}`)
+          execGap = nextGap(execGap, EXEC_BACKOFF)
+          // Gated by the host probe: the next exec only after it answers again.
+          nextExec = readiness.probe ? Number.POSITIVE_INFINITY : Date.now() + execGap
+          if (readiness.probe) nextProbe = Math.max(nextProbe, Date.now() + execGap)
+        }
+      }
+      if (Date.now() >= options.deadline) {
+        const why =
+          readiness.kind === 'healthcheck'
+            ? `healthcheck did not pass${lastOutput ? ` (last output: ${lastOutput})` : ''}`
+            : `port ${readiness.probe.type === 'tcp' ? `${readiness.probe.host}:${readiness.probe.port}` : readiness.port} did not answer`
+        throw new NotReadyError(service.name, `not ready before the timeout: ${why}`, lastState)
+      }
+      const until = Math.min(nextInspect, running ? Math.min(readiness.kind === 'healthcheck' && !readiness.probe ? nextExec : nextProbe, nextExec) : nextInspect, options.deadline)
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(done, Math.max(0, until - Date.now()))
+        function done(): void {
+          clearTimeout(timer)
+          wake = undefined
+          options.signal?.removeEventListener('abort', onAbort)
+          resolve()
+        }
+        function onAbort(): void {
+          done()
+          reject(new AbortedError())
+        }
+        wake = done
+        if (healthy || stateChanged || (deferred && options.verdict?.neededNow())) done()
+        options.signal?.addEventListener('abort', onAbort, {once: true})
+      })
+    }
+  } finally {
+    unsubscribe?.()
+    stopListening?.()
+  }
+}
+
