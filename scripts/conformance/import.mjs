@@ -183,7 +183,7 @@ function sampleCases(dir, repo, commit) {
     const base = path.posix.dirname(name)
     if (all.has(path.posix.join(base, '.env'))) copy(path.posix.join(base, '.env'))
     // Any string value naming a file of the repository (env_file, secrets/configs file, ...).
-    for (const m of text.matchAll(/[\s:\-]\s*["']?(\.{0,2}\/?[\w.\-/]+\.[\w]+)["']?\s*$/gm)) {
+    for (const m of text.matchAll(/[\s:-]\s*["']?(\.{0,2}\/?[\w.\-/]+\.[\w]+)["']?\s*$/gm)) {
       const ref = path.posix.normalize(path.posix.join(base, m[1]))
       if (all.has(ref) && ref !== name) copy(ref)
     }
