@@ -11,7 +11,7 @@ export function composeView(project: Project): Record<string, unknown> {
   const services: Record<string, ServiceView> = {}
   for (const name of Object.keys(project.services).sort()) {
     const {name: _name, ...rest} = project.services[name] as Service
-    services[name] = sortKeys(rest) as ServiceView
+    services[name] = sortKeys(printedAsCompose(rest)) as ServiceView
   }
   // Compose leaves out empty top-level sections.
   const view: Record<string, unknown> = {name: project.name}
@@ -22,6 +22,22 @@ export function composeView(project: Project): Record<string, unknown> {
   if (Object.keys(project.volumes).length > 0) view.volumes = sortKeys(project.volumes)
   for (const [key, value] of Object.entries(project.extensions ?? {})) view[key] = value
   return escapeDollars(view) as Record<string, unknown>
+}
+
+/**
+ * Where Compose prints a service differently from the typed model: `build.ssh` as `id=path`
+ * strings (the form it reads; its own JSON output of ssh fails), and an `exec: {command: null}`
+ * on every develop.watch rule (Go's zero value).
+ */
+function printedAsCompose(service: ServiceView): Record<string, unknown> {
+  const out: Record<string, unknown> = {...service}
+  if (service.build?.ssh) {
+    out.build = {...service.build, ssh: service.build.ssh.map((s) => (s.path === undefined ? s.id : `${s.id}=${s.path}`))}
+  }
+  if (service.develop?.watch) {
+    out.develop = {...service.develop, watch: service.develop.watch.map((rule) => ({...rule, exec: rule.exec ?? {command: null}}))}
+  }
+  return out
 }
 
 function sortKeys<T extends object>(record: T): T {
