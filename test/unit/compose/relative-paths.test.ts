@@ -1,11 +1,11 @@
 import {describe, expect, it} from 'vitest'
 
 import {absolutePath, isRemoteContext, resolveRelativePaths} from '../../../src/compose/relative-paths.js'
-import {parseYamlFile, type PMap, toPlain} from '../../../src/compose/tree.js'
+import {parseYamlDocuments, type PMap, toPlain} from '../../../src/compose/tree.js'
 import {canonicalize} from '../../../src/compose/merge.js'
 
 function tree(text: string): PMap {
-  const t = parseYamlFile(text, '/x/lib/compose.yaml') as PMap
+  const t = parseYamlDocuments(text, '/x/lib/compose.yaml')[0] as PMap
   canonicalize(t, [])
   return t
 }
