@@ -24,11 +24,13 @@ export function composeView(project: Project): Record<string, unknown> {
   return escapeDollars(view) as Record<string, unknown>
 }
 
-/** Compose's model omits empty lists and mappings (Go's omitempty), except command and entrypoint. */
+/** Keys Compose prints even when empty: Go structs (`healthcheck: {}`), not maps or lists. */
+const PRINTED_WHEN_EMPTY = new Set(['command', 'entrypoint', 'networks', 'build', 'healthcheck', 'develop', 'deploy', 'logging', 'blkio_config', 'credential_spec'])
+
+/** Compose's model omits empty lists and mappings (Go's omitempty); structs stay. */
 function withoutEmpty<T extends object>(record: T): T {
-  const keep = (k: string, v: unknown): boolean =>
-    k === 'command' || k === 'entrypoint' || k === 'networks' || !(Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0)
-  return Object.fromEntries(Object.entries(record).filter(([k, v]) => keep(k, v))) as T
+  const empty = (v: unknown): boolean => (Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0)
+  return Object.fromEntries(Object.entries(record).filter(([k, v]) => PRINTED_WHEN_EMPTY.has(k) || !empty(v))) as T
 }
 
 function sortKeys<T extends object>(record: T): T {

@@ -4,7 +4,6 @@
  * loader. Engine-free: nothing here talks to Docker.
  */
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -80,6 +79,10 @@ function differences(a: unknown, b: unknown, at: string, out: string[]): void {
 /** What tta's loader says about one case, in Compose's `config --format json` shape. */
 export function runTta(c: Case): Answer & {crash?: string} {
   const files = c.files.map((f) => path.join(corpusRoot, c.dir, f))
+  // `~` expands to the HOME Compose saw (os.homedir() reads HOME); replacing the real home in the
+  // output instead would also rewrite values that merely contain it (mysql://root:... under /root).
+  const home = process.env.HOME
+  process.env.HOME = CONFORMANCE_HOME
   try {
     const loaded = loadProject({
       files,
@@ -88,12 +91,14 @@ export function runTta(c: Case): Answer & {crash?: string} {
     })
     const text = JSON.stringify(composeView(loaded.project))
       .replaceAll(corpusRoot, '<corpus>')
-      .replaceAll(os.homedir(), '<home>')
       .replaceAll(CONFORMANCE_HOME, '<home>')
     return {exit: 0, config: JSON.parse(text) as unknown}
   } catch (e) {
     if (e instanceof TtaError) return {exit: e.exitCode, error: e.message.replaceAll(corpusRoot, '<corpus>')}
     return {exit: -1, error: String(e), crash: (e as Error).stack ?? String(e)}
+  } finally {
+    if (home === undefined) delete process.env.HOME
+    else process.env.HOME = home
   }
 }
 
