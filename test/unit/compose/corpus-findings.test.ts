@@ -5,6 +5,7 @@ import path from 'node:path'
 import {expect, it} from 'vitest'
 
 import {loadProject} from '../../../src/compose/load.js'
+import {composeView} from '../../../src/compose/view.js'
 import {InputErrors} from '../../../src/errors.js'
 
 // Differences from Compose that the conformance corpus (test/conformance) found.
@@ -58,4 +59,14 @@ it('attaches a service with an empty networks key to the default network, as Com
   expect(project.services.a?.networks).toEqual({default: null})
   expect(project.services.b?.networks).toBeUndefined()
   expect(project.services.b?.network_mode).toBe('host')
+})
+
+// compose-go's loader tests (extensions) and a hand check: what `tta config` prints when empty.
+it('prints an empty struct (healthcheck: {}) but leaves out an empty list or mapping, as Compose does', () => {
+  const file = compose('services:\n  a:\n    image: busybox\n    healthcheck: {}\n    logging: {}\n    environment: {}\n    labels: []\n    ports: []\n')
+  const view = composeView(loadProject({files: [file], environment: {}, envFiles: []}).project) as {services: {a: Record<string, unknown>}}
+  expect(view.services.a.healthcheck).toEqual({})
+  expect(view.services.a.logging).toEqual({})
+  for (const key of ['environment', 'labels', 'ports']) expect(view.services.a).not.toHaveProperty(key)
+  expect(view.services.a.command).toBeNull()
 })
