@@ -30,7 +30,13 @@ const PRINTED_WHEN_EMPTY = new Set(['command', 'entrypoint', 'networks', 'build'
 /** Compose's model omits empty lists and mappings (Go's omitempty); structs stay. */
 function withoutEmpty<T extends object>(record: T): T {
   const empty = (v: unknown): boolean => (Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0)
-  return Object.fromEntries(Object.entries(record).filter(([k, v]) => PRINTED_WHEN_EMPTY.has(k) || !empty(v))) as T
+  const out = Object.fromEntries(Object.entries(record).filter(([k, v]) => PRINTED_WHEN_EMPTY.has(k) || !empty(v))) as Record<string, unknown>
+  // A build's args, labels, ... are maps and lists too.
+  const build = out.build
+  if (build && typeof build === 'object' && !Array.isArray(build)) {
+    out.build = Object.fromEntries(Object.entries(build as Record<string, unknown>).filter(([, v]) => !empty(v)))
+  }
+  return out as T
 }
 
 /**

@@ -63,10 +63,11 @@ it('attaches a service with an empty networks key to the default network, as Com
 
 // compose-go's loader tests (extensions) and a hand check: what `tta config` prints when empty.
 it('prints an empty struct (healthcheck: {}) but leaves out an empty list or mapping, as Compose does', () => {
-  const file = compose('services:\n  a:\n    image: busybox\n    healthcheck: {}\n    logging: {}\n    environment: {}\n    labels: []\n    ports: []\n')
+  const file = compose('services:\n  a:\n    image: busybox\n    build: {context: ., args: {}}\n    healthcheck: {}\n    logging: {}\n    environment: {}\n    labels: []\n    ports: []\n')
   const view = composeView(loadProject({files: [file], environment: {}, envFiles: []}).project) as {services: {a: Record<string, unknown>}}
   expect(view.services.a.healthcheck).toEqual({})
   expect(view.services.a.logging).toEqual({})
   for (const key of ['environment', 'labels', 'ports']) expect(view.services.a).not.toHaveProperty(key)
   expect(view.services.a.command).toBeNull()
+  expect(view.services.a.build).not.toHaveProperty('args')
 })
