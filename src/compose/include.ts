@@ -132,8 +132,10 @@ function loadIncluded(spec: IncludeSpec, ctx: FileContext): PMap | undefined {
   let merged = dropResets(trees[0] as PMap) as PMap
   for (const t of trees.slice(1)) merged = mergeNodes(merged, t) as PMap
   // Compose resolves every included file's paths against the project directory when one is
-  // given, else against the first file's directory.
-  resolveRelativePaths(merged, spec.projectDirectory === undefined ? path.dirname(main) : projectDir, {defaultBuildContext: true})
+  // given (against the including project's when that directory does not exist), else against the
+  // first file's directory.
+  const base = spec.projectDirectory === undefined ? path.dirname(main) : existsSync(projectDir) ? projectDir : ctx.workingDir
+  resolveRelativePaths(merged, base, {defaultBuildContext: true})
   return merged
 }
 

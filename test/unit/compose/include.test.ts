@@ -84,8 +84,12 @@ include:
     const api = project.services.api
     expect(api?.image).toBe('api:from-env-file')
     expect(api?.environment).toEqual({A: '1', X: 'x1'})
-    // With a project_directory, Compose resolves the included files' paths against it.
-    expect(api?.build?.context).toBe(path.join(dir, 'proj/ctx'))
+    // With a project_directory that does not exist, Compose resolves the included files' paths
+    // against the including project's directory; with one that exists, against it.
+    expect(api?.build?.context).toBe(path.join(dir, 'ctx'))
+    mkdirSync(path.join(dir, 'proj'))
+    const again = loadProject({files: [path.join(dir, 'compose.yaml')], environment: {HOME: '/root'}, envFiles: []})
+    expect(again.project.services.api?.build?.context).toBe(path.join(dir, 'proj/ctx'))
   })
 
   it('lets the including environment win over the included env files', () => {
