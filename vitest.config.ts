@@ -17,6 +17,8 @@ export default defineConfig({
     projects: [
       {test: {name: 'unit', include: ['test/unit/**/*.test.ts']}},
       {test: {name: 'offline', include: ENGINE_FREE, testTimeout: 180_000, hookTimeout: 180_000}},
+      // tta config vs docker compose config on a corpus; engine-free (Compose's answers are recorded).
+      {test: {name: 'conformance', include: ['test/conformance/**/*.test.ts']}},
       {
         test: {
           name: 'e2e',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `npm test` runs, in tiers, so a broken unit fails in a minute and not after provisioning:
 #   1. the built CLI and Compose v2 (for side-by-side checks), then every engine-free test
-#      (vitest projects unit + offline);
+#      (vitest projects unit + offline + conformance);
 #   2. a Docker engine (scripts/engine.sh: Engine 26 unless TTA_TEST_ENGINE says otherwise), host
 #      packages, the stand-in images, then the whole e2e suite on it;
 #   3. when this script can switch engines (it started the engine itself, as in CI): a smoke subset
@@ -44,7 +44,7 @@ if [ $# -gt 0 ]; then
   exit "$failed"
 fi
 
-tier engine-free --project unit --project offline
+tier engine-free --project unit --project offline --project conformance
 
 step "Docker engine (scripts/engine.sh, TTA_TEST_ENGINE=${TTA_TEST_ENGINE:-26})"
 pidfile=${TTA_DOCKERD_PIDFILE:-/run/tta-dockerd.pid}

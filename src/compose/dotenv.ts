@@ -14,7 +14,8 @@ export interface DotenvOptions {
   lookupWins?: boolean
 }
 
-const KEY_CHAR = /[\p{L}\p{N}_.]/u
+// Compose also allows "-", "[" and "]" in names (only interpolation cannot refer to them).
+const KEY_CHAR = /[\p{L}\p{N}_.\-[\]]/u
 const INLINE_SPACE = /[ \t\v\f\r\u0085\u00a0]/
 
 const DOUBLE_QUOTE_ESCAPES: Record<string, string> = {

@@ -11,11 +11,14 @@ import path from 'node:path'
 import {InputError, InputErrors} from '../errors.js'
 import {parseDotenv} from './dotenv.js'
 import {interpolate, InterpolationError, type Lookup} from './interpolate.js'
+import {applyExtends, type FileContext} from './extends.js'
+import {applyInclude} from './include.js'
 import {canonicalize, dropResets, mergeNodes} from './merge.js'
 import type {LoadedProject} from './model.js'
-import {buildProject} from './normalize.js'
+import {buildProject, normalizeProjectName} from './normalize.js'
+import {resolveVolumeDevices} from './relative-paths.js'
 import {childPath, topSchema, validate} from './schema.js'
-import {mapNode, type PMap, type PNode, parseYamlFile, scalarNode} from './tree.js'
+import {mapNode, type PMap, type PNode, parseYamlDocuments, scalarNode} from './tree.js'
 
 export interface LoadOptions {
   /** Absolute paths of the compose files, in merge order. */
@@ -28,7 +31,7 @@ export interface LoadOptions {
   environment?: Record<string, string | undefined>
   /** Dotenv files for interpolation; defaults to `<workingDir>/.env` when it exists. */
   envFiles?: string[]
-  /** Enabled profiles (`*` enables all). */
+  /** Enabled profiles (`*` enables all); when none are given, COMPOSE_PROFILES (environment or .env) applies. */
   profiles?: string[]
 }
 
@@ -49,7 +52,7 @@ function collect(e: unknown, errors: InputError[]): void {
   else throw e
 }
 
-interface InterpolationState {
+export interface InterpolationState {
   lookup: Lookup
   used: Record<string, string>
   warned: Set<string>
@@ -119,6 +122,61 @@ function sortErrors(errors: InputError[], files: string[]): InputError[] {
   })
 }
 
+/** The project name the files set (the last `name:` wins), interpolated without COMPOSE_PROJECT_NAME. */
+function nameFromFiles(docs: PNode[], lookup: Lookup): string | undefined {
+  let name: string | undefined
+  for (const doc of docs) {
+    const n = doc.kind === 'map' ? doc.entries.get('name')?.value : undefined
+    if (n?.kind !== 'scalar' || n.value === null) continue
+    try {
+      name = interpolate(String(n.value), {lookup})
+    } catch {
+      // Reported with its position when the tree is interpolated.
+    }
+  }
+  return name === undefined ? undefined : normalizeProjectName(name)
+}
+
+/**
+ * A compose file read only to be extended from or included: its documents read, interpolated,
+ * checked against the schema (all of it for an included file; for a file only extended from,
+ * nothing: the services taken from it are checked where they are used), canonicalized and merged.
+ * Undefined when it cannot be read or parsed.
+ */
+export function readComposeTree(file: string, st: InterpolationState, opts: {validateAll: boolean}): PMap | undefined {
+  const {errors, warnings} = st
+  const text = readText(file, errors)
+  if (text === undefined) return undefined
+  let docs: PNode[]
+  try {
+    docs = parseYamlDocuments(text, file)
+  } catch (e) {
+    collect(e, errors)
+    return undefined
+  }
+  let merged: PMap | undefined
+  for (const root of docs) {
+    if (root.kind === 'scalar' && root.value === null) continue
+    if (root.kind !== 'map') {
+      errors.push(new InputError('a compose file must be a mapping at the top level', root.pos))
+      return undefined
+    }
+    const interpolated = interpolateTree(root, '', st) as PMap
+    if (opts.validateAll) {
+      validate(interpolated, topSchema, '', errors)
+      const version = interpolated.entries.get('version')
+      if (version) {
+        warnings.push(InputError.format('the attribute "version" is obsolete, it will be ignored', version.keyPos, 'version'))
+        interpolated.entries.delete('version')
+      }
+    }
+    canonicalize(interpolated, errors, warnings)
+    // `!reset` tags stay: they act when this file's services are merged onto their bases.
+    merged = merged === undefined ? interpolated : (mergeNodes(merged, interpolated) as PMap)
+  }
+  return merged ?? mapNode({file, line: 1, column: 1})
+}
+
 export function loadProject(options: LoadOptions): LoadedProject {
   if (options.files.length === 0) throw new InputErrors([new InputError('no compose file given')])
   const files = options.files.map((f) => path.resolve(f))
@@ -141,24 +199,56 @@ export function loadProject(options: LoadOptions): LoadedProject {
   }
   // An unreadable .env would make every variable it sets look unset: report the .env alone.
   if (errors.length > 0) throw new InputErrors(errors)
-  const lookup: Lookup = (name) => base[name] ?? fromFiles[name]
-  const st: InterpolationState = {lookup, used: {}, warned: new Set(), warnings, errors}
+  const plainLookup: Lookup = (name) => base[name] ?? fromFiles[name]
 
-  const trees: PMap[] = []
+  // Every YAML document of every file, in order: Compose merges a file's documents as if each
+  // were one more -f file.
+  const docs: PNode[] = []
   for (const file of files) {
     const text = readText(file, errors)
     if (text === undefined) continue
-    let root: PNode | null
+    let fileDocs: PNode[]
     try {
-      root = parseYamlFile(text, file)
+      fileDocs = parseYamlDocuments(text, file)
     } catch (e) {
       collect(e, errors)
       continue
     }
-    if (root === null) root = mapNode({file, line: 1, column: 1})
-    if (root.kind !== 'map') {
-      errors.push(new InputError('a compose file must be a mapping at the top level', root.pos))
+    if (fileDocs.every((d) => d.kind === 'scalar' && d.value === null)) {
+      errors.push(new InputError('empty compose file (Compose refuses it too; give it at least a services: key)', {file, line: 1, column: 1}))
       continue
+    }
+    docs.push(...fileDocs)
+  }
+
+  // Compose offers the project name to interpolation as COMPOSE_PROJECT_NAME, and reads
+  // COMPOSE_PROFILES when no profile is given.
+  const envProjectName = options.projectName === undefined ? plainLookup('COMPOSE_PROJECT_NAME') || undefined : undefined
+  const projectName = options.projectName ?? envProjectName
+  const interpolationName = projectName ?? nameFromFiles(docs, plainLookup) ?? normalizeProjectName(path.basename(workingDir))
+  const lookup: Lookup = (name) => (name === 'COMPOSE_PROJECT_NAME' ? interpolationName : plainLookup(name))
+  const profiles =
+    options.profiles && options.profiles.length > 0
+      ? options.profiles
+      : (plainLookup('COMPOSE_PROFILES') ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== '')
+  const st: InterpolationState = {lookup, used: {}, warned: new Set(), warnings, errors}
+
+  const trees: PMap[] = []
+  let structural = false
+  const fileCtx: FileContext = {workingDir, lookup, st, read: readComposeTree, cache: new Map(), includeChain: []}
+  for (const root of docs) {
+    if (root.kind !== 'map') {
+      const what = root.kind === 'scalar' && root.value === null ? ' (this document is empty)' : ''
+      errors.push(new InputError(`a compose file must be a mapping at the top level${what}`, root.pos))
+      continue
+    }
+    const name = root.entries.get('name')?.value
+    if (name?.kind === 'scalar' && typeof name.value !== 'string' && name.value !== null) {
+      // Compose's schema wants a string here; only an interpolated value may look like a number.
+      errors.push(new InputError(`name must be a string (quote it: "${String(name.value)}")`, name.pos, 'name'))
     }
     const interpolated = interpolateTree(root, '', st) as PMap
     validate(interpolated, topSchema, '', errors)
@@ -169,19 +259,27 @@ export function loadProject(options: LoadOptions): LoadedProject {
     }
     // Keep going after schema errors: the later stages skip ill-typed values, and the user gets
     // every problem in one run.
-    canonicalize(interpolated, errors)
+    canonicalize(interpolated, errors, warnings)
+    // Compose applies extends and include to each file on its own, before the overlay merge.
+    const before = errors.length
+    applyExtends(interpolated, root.pos.file, fileCtx)
+    applyInclude(interpolated, root.pos.file, fileCtx)
+    if (errors.length > before) structural = true
     trees.push(interpolated)
   }
+  // A service whose extends or include failed is incomplete: checking it further only adds noise.
+  if (structural) throw new InputErrors(sortErrors(errors, files))
   if (trees.length === 0) throw new InputErrors(sortErrors(errors, files))
 
   let merged: PNode = dropResets(trees[0] as PMap)
   for (const t of trees.slice(1)) merged = mergeNodes(merged, t)
+  resolveVolumeDevices(merged as PMap, workingDir)
 
   const project = buildProject(merged as PMap, {
     workingDir,
     lookup,
-    projectName: options.projectName,
-    profiles: options.profiles ?? [],
+    projectName,
+    profiles,
     errors,
     warnings,
   })

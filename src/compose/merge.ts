@@ -75,12 +75,24 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
     if (b.kind === 'map') {
       set(b, 'args', (n) => listOrDictToMap(n, 'args', childPath(path, 'build.args'), errors))
       set(b, 'labels', (n) => listOrDictToMap(n, 'labels', childPath(path, 'build.labels'), errors))
+      set(b, 'ssh', (n) => listOrDictToMap(n, 'args', childPath(path, 'build.ssh'), errors))
     }
     return b
   })
   set(svc, 'environment', (n) => listOrDictToMap(n, 'env', childPath(path, 'environment'), errors))
   set(svc, 'labels', (n) => listOrDictToMap(n, 'labels', childPath(path, 'labels'), errors))
   set(svc, 'sysctls', (n) => listOrDictToMap(n, 'sysctls', childPath(path, 'sysctls'), errors))
+  set(svc, 'annotations', (n) => listOrDictToMap(n, 'labels', childPath(path, 'annotations'), errors))
+  set(svc, 'dns_search', stringToSeq)
+  set(svc, 'develop', (d) => {
+    const watch = d.kind === 'map' ? d.entries.get('watch')?.value : undefined
+    if (watch?.kind !== 'seq') return d
+    watch.items.forEach((rule, i) => {
+      const exec = rule.kind === 'map' ? rule.entries.get('exec')?.value : undefined
+      if (exec?.kind === 'map') set(exec, 'environment', (n) => listOrDictToMap(n, 'env', childPath(path, `develop.watch[${i}].exec.environment`), errors))
+    })
+    return d
+  })
   set(svc, 'deploy', (d) => {
     if (d.kind === 'map') set(d, 'labels', (n) => listOrDictToMap(n, 'labels', childPath(path, 'deploy.labels'), errors))
     return d
@@ -97,12 +109,13 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
     const out = mapNode(n.pos, [], n.tag)
     const entry = (name: string, keyPos: MapEntry['keyPos'], long: PNode | undefined, pathSuffix?: string): void => {
       const pos = long?.pos ?? keyPos
-      const m = mapNode(pos)
-      const l = long?.kind === 'map' ? long : undefined
-      m.entries.set('condition', l?.entries.get('condition') ?? {key: 'condition', keyPos: pos, value: scalarNode(pos, 'service_started')})
-      const restart = l?.entries.get('restart')
-      if (restart) m.entries.set('restart', restart)
-      m.entries.set('required', l?.entries.get('required') ?? {key: 'required', keyPos: pos, value: scalarNode(pos, true)})
+      // The short form stands for the defaults, which replace an earlier file's; a long-form entry
+      // sets only what it says, so an overlay adding `required: false` keeps the condition.
+      const m = long?.kind === 'map' ? cloneNode(long) : mapNode(pos)
+      if (long === undefined) {
+        m.entries.set('condition', {key: 'condition', keyPos: pos, value: scalarNode(pos, 'service_started')})
+        m.entries.set('required', {key: 'required', keyPos: pos, value: scalarNode(pos, true)})
+      }
       const e: MapEntry = {key: name, keyPos, value: m}
       if (pathSuffix !== undefined) e.pathSuffix = pathSuffix
       out.entries.set(name, e)
@@ -152,8 +165,21 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
   }
 }
 
+/**
+ * Legacy `external: {name: x}` becomes `name: x` + `external: true`, with Compose's deprecation
+ * warning.
+ */
+function legacyExternalName(m: PMap, path: string, warnings: string[]): void {
+  const ext = m.entries.get('external')
+  if (ext?.value.kind !== 'map') return
+  const name = ext.value.entries.get('name')
+  warnings.push(InputError.format('external.name is deprecated; set name: and external: true', ext.keyPos, path))
+  m.entries.set('external', {...ext, value: scalarNode(ext.value.pos, true)})
+  if (name && !m.entries.has('name')) m.entries.set('name', {...name})
+}
+
 /** Bring one file's tree (already validated) into the canonical shapes the merge expects. */
-export function canonicalize(root: PMap, errors: InputError[]): void {
+export function canonicalize(root: PMap, errors: InputError[], warnings: string[] = []): void {
   const services = root.entries.get('services')?.value
   if (services?.kind === 'map') {
     for (const e of services.entries.values()) {
@@ -164,7 +190,9 @@ export function canonicalize(root: PMap, errors: InputError[]): void {
     const s = root.entries.get(section)?.value
     if (s?.kind !== 'map') continue
     for (const e of s.entries.values()) {
-      if (e.value.kind === 'map') set(e.value, 'labels', (n) => listOrDictToMap(n, 'labels', `${section}.${e.key}.labels`, errors))
+      if (e.value.kind !== 'map') continue
+      set(e.value, 'labels', (n) => listOrDictToMap(n, 'labels', `${section}.${e.key}.labels`, errors))
+      legacyExternalName(e.value, `${section}.${e.key}`, warnings)
     }
   }
 }

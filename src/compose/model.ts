@@ -62,6 +62,22 @@ export interface BuildConfig {
   cache_from?: string[]
   pull?: boolean
   no_cache?: boolean
+  platforms?: string[]
+  /** `docker build --ssh` entries: an id (`default`) and an optional key or socket path. */
+  ssh?: BuildSsh[]
+  tags?: string[]
+}
+
+export interface BuildSsh {
+  id: string
+  path?: string
+}
+
+/** A device mapped into the container, as Compose prints `devices` (long form). */
+export interface DeviceMapping {
+  source: string
+  target: string
+  permissions: string
 }
 
 export interface ServiceNetwork {
@@ -164,6 +180,76 @@ export interface Service {
   secrets?: ServiceFileRef[]
   configs?: ServiceFileRef[]
   scale?: number
+  annotations?: Record<string, string>
+  /** false: `up` does not attach to (print) this service's logs. */
+  attach?: boolean
+  cgroup?: 'host' | 'private'
+  cgroup_parent?: string
+  cpu_count?: number
+  cpu_percent?: number
+  cpu_period?: number
+  cpu_quota?: number
+  cpu_rt_period?: number
+  cpu_rt_runtime?: number
+  cpu_shares?: number
+  cpuset?: string
+  device_cgroup_rules?: string[]
+  devices?: DeviceMapping[]
+  dns_opt?: string[]
+  dns_search?: string[]
+  /** `container[:alias]`: containers outside the project, linked by name. */
+  external_links?: string[]
+  group_add?: string[]
+  isolation?: string
+  /** `service[:alias]`: legacy links to other services of the project. */
+  links?: string[]
+  mac_address?: string
+  mem_reservation?: string
+  /** A decimal string, as Compose prints it. */
+  mem_swappiness?: string
+  memswap_limit?: string
+  oom_kill_disable?: boolean
+  oom_score_adj?: number
+  pids_limit?: number
+  runtime?: string
+  storage_opt?: Record<string, string>
+  userns_mode?: string
+  uts?: string
+  /** `service[:ro|rw]` or `container:name[:ro|rw]`. */
+  volumes_from?: string[]
+  develop?: DevelopConfig
+}
+
+export type WatchAction = 'sync' | 'rebuild' | 'sync+restart' | 'restart' | 'sync+exec'
+
+/** A `develop.watch` rule: what to do when files under `path` change. */
+export interface WatchRule {
+  /** Absolute host path watched. */
+  path: string
+  action: WatchAction
+  /** Container path files are synced to (sync actions). */
+  target?: string
+  /** Patterns (relative to `path`) left out. */
+  ignore?: string[]
+  /** Patterns (relative to `path`) watched; all when absent. */
+  include?: string[]
+  /** Sync everything once when the watch starts. */
+  initial_sync?: boolean
+  /** The command a sync+exec rule runs in the container after syncing. */
+  exec?: WatchExec
+}
+
+export interface WatchExec {
+  command: string[]
+  user?: string
+  privileged?: boolean
+  working_dir?: string
+  environment?: Record<string, string | null>
+}
+
+/** `develop`: what `tta dev --watch` does while a developer edits files. */
+export interface DevelopConfig {
+  watch?: WatchRule[]
 }
 
 export interface NetworkConfig {

@@ -14,6 +14,8 @@ import type {Lookup} from './interpolate.js'
 import type {
   BuildConfig,
   DeployConfig,
+  DevelopConfig,
+  DeviceMapping,
   DependsOn,
   FileObjectConfig,
   Healthcheck,
@@ -28,11 +30,14 @@ import type {
   ServiceVolume,
   UpdateConfig,
   VolumeConfig,
+  WatchAction,
+  WatchExec,
+  WatchRule,
 } from './model.js'
 import {childPath} from './schema.js'
 import {shellSplit} from './shell-split.js'
 import {checkProtocol, checkPublished, ordered, parsePortSpec, parseVolumeSpec} from './short-syntax.js'
-import {entryPath, type PMap, type PNode, type Pos, toPlain} from './tree.js'
+import {entryPath, type MapEntry, type PMap, type PNode, type Pos, toPlain} from './tree.js'
 import {normalizeDuration, parseBytes} from './units.js'
 import {isValidProjectName} from './project-name.js'
 
@@ -150,7 +155,16 @@ function bytes(n: PNode | undefined, keyPath: string, ctx: Ctx): string | undefi
 
 function resolvePath(p: string, workingDir: string): string {
   if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1))
+  // Compose keeps an absolute path exactly as written (a trailing slash included), a Windows one too.
+  if (path.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p)) return p
   return path.resolve(workingDir, p)
+}
+
+/** Go's path.Clean, which Compose applies to a volume's target: no trailing slash, no `.` parts. */
+function cleanTarget(target: string): string {
+  if (target === '') return target
+  const c = path.posix.normalize(target)
+  return c.length > 1 && c.endsWith('/') ? c.slice(0, -1) : c
 }
 
 // ---------- service parts ----------
@@ -189,11 +203,20 @@ function build(n: PNode | undefined, keyPath: string, ctx: Ctx): BuildConfig | u
   if (inline !== undefined && dockerfile !== undefined) {
     ctx.error('dockerfile and dockerfile_inline cannot both be set', m, keyPath)
   }
-  if (inline === undefined) out.dockerfile = dockerfile ?? 'Dockerfile'
+  // An empty dockerfile (`${UNSET}`) means the default, which Compose then leaves out.
+  if (inline === undefined) {
+    if (dockerfile !== '') out.dockerfile = dockerfile ?? 'Dockerfile'
+  }
   else out.dockerfile_inline = inline
   const args = nullableStrMap(get(m, 'args'))
   if (args) {
-    for (const [k, v] of Object.entries(args)) if (v === null) args[k] = ctx.b.lookup(k) ?? null
+    // A bare name takes its value from the environment; Compose drops it when that is unset too.
+    for (const [k, v] of Object.entries(args)) {
+      if (v !== null) continue
+      const fromEnv = ctx.b.lookup(k)
+      if (fromEnv === undefined) delete args[k]
+      else args[k] = fromEnv
+    }
     out.args = args
   }
   setIf(out, 'labels', strMap(get(m, 'labels')))
@@ -202,6 +225,15 @@ function build(n: PNode | undefined, keyPath: string, ctx: Ctx): BuildConfig | u
   setIf(out, 'pull', bool(get(m, 'pull')))
   setIf(out, 'network', str(get(m, 'network')))
   setIf(out, 'target', str(get(m, 'target')))
+  setIf(out, 'platforms', strList(get(m, 'platforms')))
+  const ssh = asMap(get(m, 'ssh'))
+  if (ssh) {
+    out.ssh = [...ssh.entries.values()].map((e) => {
+      const p = str(e.value)
+      return p === undefined || p === '' ? {id: e.key} : {id: e.key, path: p}
+    })
+  }
+  setIf(out, 'tags', strList(get(m, 'tags')))
   return out
 }
 
@@ -322,6 +354,7 @@ function volumes(n: PNode | undefined, keyPath: string, ctx: Ctx, usedVolumes: U
     else {
       try {
         const p = parseVolumeSpec(str(item) ?? '')
+        p.target = cleanTarget(p.target)
         v =
           p.source === undefined
             ? {type: p.type, target: p.target}
@@ -367,7 +400,8 @@ function longVolume(m: PMap, keyPath: string, ctx: Ctx): ServiceVolume | undefin
     ctx.error(`invalid volume type "${type}" (expected volume, bind, tmpfs or npipe)`, get(m, 'type') ?? m, childPath(keyPath, 'type'))
     return undefined
   }
-  const target = str(get(m, 'target'))
+  const written = str(get(m, 'target'))
+  const target = written === undefined ? undefined : cleanTarget(written)
   if (!target) {
     ctx.error('a volume needs a target', m, keyPath)
     return undefined
@@ -428,6 +462,11 @@ function dependsOn(n: PNode | undefined, keyPath: string, ctx: Ctx): Record<stri
   for (const k of [...m.entries.keys()].sort()) {
     const entry = asMap(get(m, k))
     const condNode = get(entry, 'condition')
+    if (condNode === undefined) {
+      // Compose checks this after the merge: an overlay may add `required: false` alone.
+      ctx.error('condition is required (service_started, service_healthy or service_completed_successfully)', m.entries.get(k)?.keyPos ?? m.pos, entryPath(keyPath, m.entries.get(k) as MapEntry))
+      continue
+    }
     const condition = str(condNode) ?? 'service_started'
     if (!CONDITIONS.has(condition)) {
       ctx.error(
@@ -563,13 +602,16 @@ function logging(n: PNode | undefined): LoggingConfig | undefined {
   return out
 }
 
-function ulimits(n: PNode | undefined): Service['ulimits'] {
+function ulimits(n: PNode | undefined, keyPath: string, ctx: Ctx): Service['ulimits'] {
   const m = asMap(n)
   if (!m) return undefined
   const out: NonNullable<Service['ulimits']> = {}
   for (const k of [...m.entries.keys()].sort()) {
     const v = get(m, k)
     if (v?.kind === 'map') {
+      // Compose's schema requires both limits in the long form.
+      const missing = ['soft', 'hard'].filter((x) => get(v, x) === undefined)
+      if (missing.length > 0) ctx.error(`"${missing.join('" and "')}" missing (the long form needs both soft and hard)`, v, childPath(keyPath, k))
       const u: {soft?: number; hard?: number} = {}
       setIf(u, 'soft', int(get(v, 'soft')))
       setIf(u, 'hard', int(get(v, 'hard')))
@@ -637,6 +679,8 @@ const RESTART = /^(no|always|unless-stopped|on-failure(:\d+)?)$/
 const PULL_POLICY = /^(always|never|missing|build|if_not_present|daily|weekly|every_.+)$/
 
 interface ServiceRefs {
+  /** Dependencies a service implies (network_mode/ipc/pid `service:X`, links, volumes_from). */
+  implicitDeps: Map<string, UsedRef>
   volumes: UsedRef[]
   networks: UsedRef[]
   secrets: UsedRef[]
@@ -688,7 +732,9 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
   setIf(s, 'mem_limit', bytes(get(m, 'mem_limit'), k('mem_limit'), ctx))
   const networkMode = str(get(m, 'network_mode'))
   setIf(s, 'network_mode', networkMode)
-  const nets = asMap(get(m, 'networks'))
+  // An empty `networks:` is no networks key at all for Compose: the service joins `default`.
+  const declared = asMap(get(m, 'networks'))
+  const nets = declared && declared.entries.size > 0 ? declared : undefined
   if (nets && networkMode !== undefined) {
     ctx.error('network_mode and networks cannot be combined', get(m, 'network_mode') ?? m, k('network_mode'))
   }
@@ -741,11 +787,190 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
   setIf(s, 'sysctls', strMap(get(m, 'sysctls')))
   setIf(s, 'tmpfs', strList(get(m, 'tmpfs')))
   if (bool(get(m, 'tty'))) s.tty = true
-  setIf(s, 'ulimits', ulimits(get(m, 'ulimits')))
+  setIf(s, 'ulimits', ulimits(get(m, 'ulimits'), k('ulimits'), ctx))
   setIf(s, 'user', str(get(m, 'user')))
   setIf(s, 'volumes', volumes(get(m, 'volumes'), k('volumes'), ctx, refs.volumes))
   setIf(s, 'working_dir', str(get(m, 'working_dir')))
+  hostConfigKeys(s, m, ctx)
+  setIf(s, 'develop', develop(get(m, 'develop'), k('develop'), ctx))
+  implicitDependencies(s, m, ctx, refs)
   return s as Service
+}
+
+function intIf(s: Partial<Service>, key: 'cpu_count' | 'cpu_percent' | 'cpu_period' | 'cpu_quota' | 'cpu_rt_period' | 'cpu_rt_runtime' | 'cpu_shares' | 'oom_score_adj' | 'pids_limit', n: PNode | undefined): void {
+  setIf(s, key, int(n))
+}
+
+/** Keys the engine takes as HostConfig fields, in the shapes Compose prints them. */
+function hostConfigKeys(s: Partial<Service> & {name: string}, m: PMap, ctx: Ctx): void {
+  const k = (key: string): string => childPath(ctx.servicePath, key)
+  setIf(s, 'annotations', strMap(get(m, 'annotations')))
+  setIf(s, 'attach', bool(get(m, 'attach')))
+  const cgroup = str(get(m, 'cgroup'))
+  if (cgroup !== undefined) {
+    if (cgroup !== 'host' && cgroup !== 'private') ctx.error(`invalid cgroup "${cgroup}" (expected host or private)`, get(m, 'cgroup') ?? m, k('cgroup'))
+    else s.cgroup = cgroup
+  }
+  setIf(s, 'cgroup_parent', str(get(m, 'cgroup_parent')))
+  for (const key of ['cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'oom_score_adj', 'pids_limit'] as const) {
+    intIf(s, key, get(m, key))
+  }
+  const percent = s.cpu_percent
+  if (percent !== undefined && (percent < 0 || percent > 100)) ctx.error(`cpu_percent must be between 0 and 100 (got ${percent})`, get(m, 'cpu_percent') ?? m, k('cpu_percent'))
+  const oom = s.oom_score_adj
+  if (oom !== undefined && (oom < -1000 || oom > 1000)) ctx.error(`oom_score_adj must be between -1000 and 1000 (got ${oom})`, get(m, 'oom_score_adj') ?? m, k('oom_score_adj'))
+  setIf(s, 'cpuset', str(get(m, 'cpuset')))
+  setIf(s, 'device_cgroup_rules', strList(get(m, 'device_cgroup_rules')))
+  const devices = get(m, 'devices')
+  if (devices?.kind === 'seq') {
+    const out: DeviceMapping[] = []
+    devices.items.forEach((item, i) => {
+      const itemPath = childPath(k('devices'), i)
+      if (item.kind === 'map') {
+        const source = str(get(item, 'source'))
+        if (!source) {
+          ctx.error('a device needs a source', item, itemPath)
+          return
+        }
+        out.push({source, target: str(get(item, 'target')) ?? source, permissions: str(get(item, 'permissions')) ?? 'rwm'})
+        return
+      }
+      // source[:target[:permissions]], as Compose splits it.
+      const parts = (str(item) ?? '').split(':')
+      const [source = '', target, permissions] = parts
+      if (source === '' || parts.length > 3) {
+        ctx.error(`invalid device "${str(item) ?? ''}" (expected /dev/host[:/dev/container[:rwm]])`, item, itemPath)
+        return
+      }
+      out.push({source, target: target || source, permissions: permissions || 'rwm'})
+    })
+    s.devices = out
+  }
+  setIf(s, 'dns_opt', strList(get(m, 'dns_opt')))
+  setIf(s, 'dns_search', strList(get(m, 'dns_search')))
+  setIf(s, 'external_links', strList(get(m, 'external_links')))
+  setIf(s, 'group_add', strList(get(m, 'group_add')))
+  setIf(s, 'isolation', str(get(m, 'isolation')))
+  setIf(s, 'links', strList(get(m, 'links')))
+  setIf(s, 'mac_address', str(get(m, 'mac_address')))
+  setIf(s, 'mem_reservation', bytes(get(m, 'mem_reservation'), k('mem_reservation'), ctx))
+  const swappiness = int(get(m, 'mem_swappiness'))
+  if (swappiness !== undefined) {
+    if (swappiness < 0 || swappiness > 100) ctx.error(`mem_swappiness must be between 0 and 100 (got ${swappiness})`, get(m, 'mem_swappiness') ?? m, k('mem_swappiness'))
+    else s.mem_swappiness = String(swappiness)
+  }
+  // -1 (unlimited swap) is a valid memswap_limit; bytes() refuses negative sizes.
+  const swap = get(m, 'memswap_limit')
+  if (str(swap) === '-1') s.memswap_limit = '-1'
+  else setIf(s, 'memswap_limit', bytes(swap, k('memswap_limit'), ctx))
+  if (bool(get(m, 'oom_kill_disable'))) s.oom_kill_disable = true
+  setIf(s, 'runtime', str(get(m, 'runtime')))
+  setIf(s, 'storage_opt', strMap(get(m, 'storage_opt')))
+  setIf(s, 'userns_mode', str(get(m, 'userns_mode')))
+  setIf(s, 'uts', str(get(m, 'uts')))
+  const from = get(m, 'volumes_from')
+  if (from?.kind === 'seq') {
+    from.items.forEach((item, i) => {
+      const v = str(item) ?? ''
+      const parts = v.split(':')
+      const container = parts[0] === 'container'
+      const mode = container ? parts[2] : parts[1]
+      const name = container ? parts[1] : parts[0]
+      if (!name || parts.length > (container ? 3 : 2) || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+        ctx.error(`invalid volumes_from "${v}" (expected service[:ro|rw] or container:name[:ro|rw])`, item, childPath(k('volumes_from'), i))
+      }
+    })
+    s.volumes_from = strList(from)
+  }
+}
+
+const WATCH_ACTIONS = new Set(['sync', 'rebuild', 'sync+restart', 'restart', 'sync+exec'])
+
+function develop(n: PNode | undefined, keyPath: string, ctx: Ctx): DevelopConfig | undefined {
+  const m = asMap(n)
+  if (!m) return undefined
+  const out: DevelopConfig = {}
+  const watch = get(m, 'watch')
+  if (watch?.kind !== 'seq') return out
+  const rules: WatchRule[] = []
+  watch.items.forEach((item, i) => {
+    const itemPath = childPath(childPath(keyPath, 'watch'), i)
+    const r = asMap(item)
+    if (!r) return
+    const p = str(get(r, 'path'))
+    const action = str(get(r, 'action'))
+    if (p === undefined || p === '') {
+      ctx.error('path is required', r, itemPath)
+      return
+    }
+    if (action === undefined || !WATCH_ACTIONS.has(action)) {
+      ctx.error(`action must be one of rebuild, sync, restart, sync+restart or sync+exec${action === undefined ? '' : ` (got "${action}")`}`, get(r, 'action') ?? r, childPath(itemPath, 'action'))
+      return
+    }
+    const rule: WatchRule = {path: resolvePath(p, ctx.b.workingDir), action: action as WatchAction}
+    const target = str(get(r, 'target'))
+    if (target !== undefined) rule.target = target
+    else if (action.startsWith('sync')) {
+      ctx.error(`target is required for the ${action} action (the container path files are synced to)`, r, itemPath)
+      return
+    }
+    setIf(rule, 'ignore', strList(get(r, 'ignore')))
+    setIf(rule, 'include', strList(get(r, 'include')))
+    setIf(rule, 'initial_sync', bool(get(r, 'initial_sync')))
+    const execNode = asMap(get(r, 'exec'))
+    if (execNode) {
+      const cmd = command(get(execNode, 'command'), childPath(itemPath, 'exec.command'), ctx)
+      if (!cmd || cmd.length === 0) ctx.error('exec needs a command', execNode, childPath(itemPath, 'exec'))
+      const exec: WatchExec = {command: cmd ?? []}
+      setIf(exec, 'user', str(get(execNode, 'user')))
+      if (bool(get(execNode, 'privileged'))) exec.privileged = true
+      setIf(exec, 'working_dir', str(get(execNode, 'working_dir')))
+      setIf(exec, 'environment', nullableStrMap(get(execNode, 'environment')))
+      rule.exec = exec
+    } else if (action === 'sync+exec') {
+      ctx.error('the sync+exec action needs exec.command', r, itemPath)
+      return
+    }
+    rules.push(rule)
+  })
+  out.watch = rules
+  return out
+}
+
+/**
+ * Compose starts a service after the services it shares a namespace with, links to or takes
+ * volumes from, as if they were in depends_on (restart: true except for volumes_from); an explicit
+ * depends_on entry wins.
+ */
+function implicitDependencies(s: Partial<Service> & {name: string}, m: PMap, ctx: Ctx, refs: ServiceRefs): void {
+  const found: Array<{dep: string; restart: boolean; node: PNode; keyPath: string}> = []
+  for (const key of ['network_mode', 'ipc', 'pid'] as const) {
+    const node = get(m, key)
+    const v = str(node)
+    if (node && v?.startsWith('service:')) found.push({dep: v.slice('service:'.length), restart: true, node, keyPath: childPath(ctx.servicePath, key)})
+  }
+  const links = get(m, 'links')
+  if (links?.kind === 'seq') {
+    links.items.forEach((item, i) => {
+      const v = str(item)
+      if (v) found.push({dep: v.split(':')[0] as string, restart: true, node: item, keyPath: childPath(childPath(ctx.servicePath, 'links'), i)})
+    })
+  }
+  const from = get(m, 'volumes_from')
+  if (from?.kind === 'seq') {
+    from.items.forEach((item, i) => {
+      const v = str(item)
+      if (v && !v.startsWith('container:')) found.push({dep: v.split(':')[0] as string, restart: false, node: item, keyPath: childPath(childPath(ctx.servicePath, 'volumes_from'), i)})
+    })
+  }
+  if (found.length === 0) return
+  const deps: Record<string, DependsOn> = {...s.depends_on}
+  for (const f of found) {
+    if (deps[f.dep]) continue
+    deps[f.dep] = f.restart ? {condition: 'service_started', restart: true, required: true} : {condition: 'service_started', required: true}
+    refs.implicitDeps.set(`${s.name}\0${f.dep}`, {name: f.dep, pos: f.node.pos, keyPath: f.keyPath})
+  }
+  s.depends_on = Object.fromEntries(Object.entries(deps).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
 // ---------- top-level resources ----------
@@ -842,7 +1067,7 @@ export function buildProject(root: PMap, b: BuildContext): Project {
     return enabled.has('*') || profiles.some((p) => enabled.has(p))
   }
 
-  const refs: ServiceRefs = {volumes: [], networks: [], secrets: [], configs: []}
+  const refs: ServiceRefs = {implicitDeps: new Map(), volumes: [], networks: [], secrets: [], configs: []}
   const services: Record<string, Service> = {}
   for (const key of [...all.keys()].sort()) {
     const m = all.get(key) as PMap
@@ -855,11 +1080,12 @@ export function buildProject(root: PMap, b: BuildContext): Project {
     const depsNode = asMap(get(all.get(svcName), 'depends_on'))
     for (const dep of Object.keys(svc.depends_on ?? {})) {
       const entry = depsNode?.entries.get(dep)
-      const pos = entry?.keyPos ?? (all.get(svcName) as PMap).pos
-      const keyPath = entry ? entryPath(`services.${svcName}.depends_on`, entry) : `services.${svcName}.depends_on.${dep}`
+      const implied = entry ? undefined : refs.implicitDeps.get(`${svcName}\0${dep}`)
+      const pos = entry?.keyPos ?? implied?.pos ?? (all.get(svcName) as PMap).pos
+      const keyPath = entry ? entryPath(`services.${svcName}.depends_on`, entry) : (implied?.keyPath ?? `services.${svcName}.depends_on.${dep}`)
       const target = all.get(dep)
       if (!target) top.error(`service "${svcName}" depends on undefined service "${dep}"`, pos, keyPath)
-      else if (!services[dep]) {
+      else if (!services[dep] && svc.depends_on?.[dep]?.required !== false) {
         const profiles = strList(get(target, 'profiles')) ?? []
         top.error(
           `service "${svcName}" depends on service "${dep}", which is not enabled (profiles: ${profiles.join(', ')}); enable one with --profile`,
@@ -890,6 +1116,15 @@ export function buildProject(root: PMap, b: BuildContext): Project {
       out[key] = make(key, asMap(e?.value), e?.value.pos ?? root.pos)
     }
     return out
+  }
+  // Compose refuses settings that would only apply when creating a volume it does not create.
+  for (const e of asMap(get(root, 'volumes'))?.entries.values() ?? []) {
+    const v = asMap(e.value)
+    if (!v || !bool(get(v, 'external'))) continue
+    for (const key of ['driver', 'driver_opts', 'labels']) {
+      const entry = v.entries.get(key)
+      if (entry) top.error(`conflicting parameters "external" and "${key}" specified (an external volume is created outside this project)`, entry.keyPos, `volumes.${e.key}.${key}`)
+    }
   }
   const networks = declared('networks', (k, m) => network(k, m, project), refs.networks, 'network')
   const volumesOut = declared('volumes', (k, m) => volume(k, m, project), refs.volumes, 'volume')

@@ -30,6 +30,9 @@ const scalarDict: Schema = {dict: {nullable: 'scalar'}}
 const listOrDict: Schema = {oneOf: [{list: 'scalar'}, scalarDict]}
 const command: Schema = {nullable: {oneOf: [str, strList]}}
 
+/** `external: true`, or the deprecated `external: {name: x}` (networks, volumes, secrets). */
+const legacyExternal: Schema = {oneOf: [bool, {map: {name: str}}]}
+
 const resource: Schema = {
   map: {cpus: {oneOf: [num, str]}, memory: {oneOf: [str, int]}, pids: int},
   unsupported: ['devices', 'generic_resources'],
@@ -60,15 +63,15 @@ const build: Schema = {
         cache_from: strList,
         pull: bool,
         no_cache: bool,
+        platforms: strList,
+        ssh: listOrDict,
+        tags: strList,
       },
       unsupported: [
-        'ssh',
         'secrets',
-        'tags',
-        'platforms',
         'extra_hosts',
         'isolation',
-        'privileged',
+              'privileged',
         'shm_size',
         'cache_to',
         'additional_contexts',
@@ -84,53 +87,19 @@ const fileRef: Schema = {
 }
 
 export const SERVICE_KEYS_UNSUPPORTED = [
-  'annotations',
-  'attach',
   'blkio_config',
-  'cgroup',
-  'cgroup_parent',
-  'cpu_count',
-  'cpu_percent',
-  'cpu_period',
-  'cpu_quota',
-  'cpu_rt_period',
-  'cpu_rt_runtime',
-  'cpu_shares',
-  'cpuset',
   'credential_spec',
-  'develop',
-  'device_cgroup_rules',
-  'devices',
-  'dns_opt',
-  'dns_search',
-  'external_links',
   'gpus',
-  'group_add',
-  'isolation',
   'label_file',
-  'links',
   'log_driver',
   'log_opt',
-  'mac_address',
-  'mem_reservation',
-  'mem_swappiness',
-  'memswap_limit',
   'models',
   'net',
-  'oom_kill_disable',
-  'oom_score_adj',
-  'pids_limit',
   'post_start',
   'pre_stop',
   'provider',
-  'runtime',
-  'storage_opt',
   'use_api_socket',
-  'userns_mode',
-  'uts',
   'volume_driver',
-  'volumes_from',
-  'extends',
 ]
 
 export const serviceSchema: Schema = {
@@ -268,6 +237,61 @@ export const serviceSchema: Schema = {
     secrets: {list: fileRef},
     configs: {list: fileRef},
     scale: int,
+    extends: {oneOf: [str, {map: {service: str, file: str}}]},
+    // Passed to the engine as HostConfig fields (see src/engine/spec.ts).
+    annotations: listOrDict,
+    attach: bool,
+    cgroup: str,
+    cgroup_parent: str,
+    cpu_count: int,
+    cpu_percent: int,
+    cpu_period: int,
+    cpu_quota: int,
+    cpu_rt_period: int,
+    cpu_rt_runtime: int,
+    cpu_shares: int,
+    cpuset: str,
+    device_cgroup_rules: strList,
+    devices: {list: {oneOf: [str, {map: {source: str, target: str, permissions: str}}]}},
+    dns_opt: strList,
+    dns_search: strOrList,
+    external_links: strList,
+    group_add: {list: {oneOf: [str, int]}},
+    isolation: str,
+    links: strList,
+    mac_address: str,
+    mem_reservation: {oneOf: [str, int]},
+    mem_swappiness: int,
+    memswap_limit: {oneOf: [str, int]},
+    oom_kill_disable: bool,
+    oom_score_adj: int,
+    pids_limit: int,
+    runtime: str,
+    storage_opt: scalarDict,
+    userns_mode: str,
+    uts: str,
+    volumes_from: strList,
+    develop: {
+      nullable: {
+        map: {
+          watch: {
+            list: {
+              map: {
+                path: str,
+                action: str,
+                target: str,
+                ignore: strList,
+                include: strList,
+                initial_sync: bool,
+                exec: {
+                  map: {command, user: str, privileged: bool, working_dir: str, environment: listOrDict},
+                },
+              },
+            },
+          },
+        },
+      },
+    },
   },
   unsupported: SERVICE_KEYS_UNSUPPORTED,
 }
@@ -285,7 +309,7 @@ const networkSchema: Schema = {
         },
         unsupported: ['options'],
       },
-      external: bool,
+      external: legacyExternal,
       internal: bool,
       attachable: bool,
       enable_ipv6: bool,
@@ -296,7 +320,7 @@ const networkSchema: Schema = {
 }
 
 const volumeSchema: Schema = {
-  nullable: {map: {name: str, driver: str, driver_opts: scalarDict, external: bool, labels: listOrDict}},
+  nullable: {map: {name: str, driver: str, driver_opts: scalarDict, external: legacyExternal, labels: listOrDict}},
 }
 
 const fileObjectSchema = (withContent: boolean): Schema => ({
@@ -306,7 +330,7 @@ const fileObjectSchema = (withContent: boolean): Schema => ({
       file: str,
       environment: str,
       ...(withContent ? {content: str} : {}),
-      external: bool,
+      external: legacyExternal,
       labels: listOrDict,
     },
     unsupported: ['driver', 'driver_opts', 'template_driver'],
@@ -322,8 +346,9 @@ export const topSchema: Schema = {
     volumes: {nullable: {dict: volumeSchema}},
     secrets: {nullable: {dict: fileObjectSchema(false)}},
     configs: {nullable: {dict: fileObjectSchema(true)}},
+    include: {nullable: {list: {oneOf: [str, {map: {path: strOrList, env_file: strOrList, project_directory: str}}]}}},
   },
-  unsupported: ['include', 'models'],
+  unsupported: ['models'],
 }
 
 /** Build a dotted key path: `a.b`, `a[0]`. */

@@ -3,8 +3,8 @@
  * values) so that every error, even after overlays are merged, can name the file, line and column
  * of the value that caused it.
  */
-import {Alias, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar} from 'yaml'
-import type {Node as YamlNode} from 'yaml'
+import {Alias, isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar} from 'yaml'
+import type {Document, Node as YamlNode, ScalarTag, Tags} from 'yaml'
 
 import {InputError, InputErrors, type SourcePosition} from '../errors.js'
 
@@ -101,13 +101,53 @@ function shortYamlMessage(message: string): string {
 }
 
 /**
- * Parse one YAML file into a PNode tree. Anchors/aliases are resolved, merge keys (`<<`) are
- * applied as YAML 1.1 defines them (explicit keys win, earlier merge sources win over later),
- * duplicate keys are errors. Returns null for an empty document.
+ * YAML 1.1 octal (`0440`), which Compose's YAML library still reads as octal: a file mode written
+ * the old way must not become decimal 440. Tried before the YAML 1.2 core int tag.
  */
-export function parseYamlFile(text: string, file: string): PNode | null {
+const yaml11Octal: ScalarTag = {
+  identify: (v) => typeof v === 'number' || typeof v === 'bigint',
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  test: /^[-+]?0[0-7]+$/,
+  resolve: (s) => Number.parseInt(s, 8),
+}
+
+const INT64_MIN = -(2n ** 63n)
+const UINT64_MAX = 2n ** 64n - 1n
+
+/**
+ * An integer as Compose's Go YAML library reads it: exact within int64/uint64 (kept as its decimal
+ * digits when beyond 2^53, where a JS number would round), a float beyond that.
+ */
+function integerValue(v: bigint): ScalarValue {
+  if (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v)
+  if (v >= INT64_MIN && v <= UINT64_MAX) return v.toString()
+  return Number(v)
+}
+
+/**
+ * Parse every YAML document of a file into PNode trees (a null scalar for an empty document; no
+ * entries for a file without any: empty, or only comments). Anchors/aliases are resolved, merge keys (`<<`) are applied as YAML 1.1
+ * defines them (explicit keys win, earlier merge sources win over later), duplicate keys and
+ * non-string keys are errors (as in Compose).
+ */
+export function parseYamlDocuments(text: string, file: string): PNode[] {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, {lineCounter, uniqueKeys: false, prettyErrors: true})
+  const docs = parseAllDocuments(text, {
+    lineCounter,
+    uniqueKeys: false,
+    prettyErrors: true,
+    intAsBigInt: true,
+    customTags: (tags: Tags) => [yaml11Octal, ...tags],
+  })
+  // parseAllDocuments returns an EmptyStream (an array) for a file with no document at all.
+  const list: Document.Parsed[] = Array.isArray(docs) ? docs : [docs]
+  const out: PNode[] = []
+  for (const doc of list) out.push(convertDocument(doc, text, file, lineCounter))
+  return out
+}
+
+function convertDocument(doc: Document.Parsed, text: string, file: string, lineCounter: LineCounter): PNode {
   const posAt = (offset: number): Pos => {
     const lp = lineCounter.linePos(offset)
     return {file, line: lp.line, column: lp.col}
@@ -177,7 +217,13 @@ export function parseYamlFile(text: string, file: string): PNode | null {
           continue
         }
         if (!keyScalar || keyScalar.value === null || typeof keyScalar.value === 'object') {
-          errors.push(new InputError('mapping keys must be scalars', keyPos))
+          errors.push(new InputError(keyScalar ? `mapping key ${keyScalar.source || 'null'} is null, not a string; quote it` : 'mapping keys must be scalars', keyPos, keyPath || undefined))
+          continue
+        }
+        if (typeof keyScalar.value !== 'string') {
+          // Compose refuses keys YAML reads as numbers or booleans ("Non-string key").
+          const kind = typeof keyScalar.value === 'boolean' ? 'a boolean' : 'a number'
+          errors.push(new InputError(`mapping key ${keyScalar.source} is ${kind}, not a string; quote it ("${keyScalar.source}")`, keyPos, keyPath || undefined))
           continue
         }
         const key = String(keyScalar.value)
@@ -205,7 +251,7 @@ export function parseYamlFile(text: string, file: string): PNode | null {
       let value: ScalarValue
       if (v === null || v === undefined) value = null
       else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') value = v
-      else if (typeof v === 'bigint') value = Number(v)
+      else if (typeof v === 'bigint') value = integerValue(v)
       else value = String(v)
       const s = scalarNode(pos, value)
       const t = tagOf(node)
@@ -219,7 +265,7 @@ export function parseYamlFile(text: string, file: string): PNode | null {
     return out
   }
 
-  if (doc.contents === null) return null
+  if (doc.contents === null) return scalarNode(posAt(doc.range[0]), null)
   const root = convert(doc.contents as YamlNode, {file, line: 1, column: 1}, '')
   if (errors.length > 0) throw new InputErrors(errors)
   return root

@@ -11,7 +11,7 @@ export function composeView(project: Project): Record<string, unknown> {
   const services: Record<string, ServiceView> = {}
   for (const name of Object.keys(project.services).sort()) {
     const {name: _name, ...rest} = project.services[name] as Service
-    services[name] = sortKeys(rest) as ServiceView
+    services[name] = sortKeys(withoutEmpty(printedAsCompose(rest))) as ServiceView
   }
   // Compose leaves out empty top-level sections.
   const view: Record<string, unknown> = {name: project.name}
@@ -22,6 +22,37 @@ export function composeView(project: Project): Record<string, unknown> {
   if (Object.keys(project.volumes).length > 0) view.volumes = sortKeys(project.volumes)
   for (const [key, value] of Object.entries(project.extensions ?? {})) view[key] = value
   return escapeDollars(view) as Record<string, unknown>
+}
+
+/** Keys Compose prints even when empty: Go structs (`healthcheck: {}`), not maps or lists. */
+const PRINTED_WHEN_EMPTY = new Set(['command', 'entrypoint', 'networks', 'build', 'healthcheck', 'develop', 'deploy', 'logging', 'blkio_config', 'credential_spec'])
+
+/** Compose's model omits empty lists and mappings (Go's omitempty); structs stay. */
+function withoutEmpty<T extends object>(record: T): T {
+  const empty = (v: unknown): boolean => (Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0)
+  const out = Object.fromEntries(Object.entries(record).filter(([k, v]) => PRINTED_WHEN_EMPTY.has(k) || !empty(v))) as Record<string, unknown>
+  // A build's args, labels, ... are maps and lists too.
+  const build = out.build
+  if (build && typeof build === 'object' && !Array.isArray(build)) {
+    out.build = Object.fromEntries(Object.entries(build as Record<string, unknown>).filter(([, v]) => !empty(v)))
+  }
+  return out as T
+}
+
+/**
+ * Where Compose prints a service differently from the typed model: `build.ssh` as `id=path`
+ * strings (the form it reads; its own JSON output of ssh fails), and an `exec: {command: null}`
+ * on every develop.watch rule (Go's zero value).
+ */
+function printedAsCompose(service: ServiceView): Record<string, unknown> {
+  const out: Record<string, unknown> = {...service}
+  if (service.build?.ssh) {
+    out.build = {...service.build, ssh: service.build.ssh.map((s) => (s.path === undefined ? s.id : `${s.id}=${s.path}`))}
+  }
+  if (service.develop?.watch) {
+    out.develop = {...service.develop, watch: service.develop.watch.map((rule) => ({...rule, exec: rule.exec ?? {command: null}}))}
+  }
+  return out
 }
 
 function sortKeys<T extends object>(record: T): T {

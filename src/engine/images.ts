@@ -83,6 +83,9 @@ export function buildArgs(project: string, service: Service): string[] {
   for (const [key, value] of Object.entries(build.args ?? {})) if (value !== null) args.push('--build-arg', `${key}=${value}`)
   for (const [key, value] of Object.entries(build.labels ?? {})) args.push('--label', `${key}=${value}`)
   args.push('--label', `${Label.project}=${project}`, '--label', `${Label.service}=${service.name}`)
+  for (const tag of build.tags ?? []) args.push('-t', tag)
+  if (build.platforms && build.platforms.length > 0) args.push('--platform', build.platforms.join(','))
+  for (const ssh of build.ssh ?? []) args.push('--ssh', ssh.path ? `${ssh.id}=${ssh.path}` : ssh.id)
   if (build.no_cache) args.push('--no-cache')
   if (build.pull) args.push('--pull')
   args.push(build.context)
@@ -150,12 +153,16 @@ async function buildViaApi(docker: Dockerode, request: BuildRequest): Promise<vo
   const {service, project} = request
   const build = service.build
   if (!build) return
+  if (build.ssh && build.ssh.length > 0) {
+    throw new Error(`service ${service.name}: build.ssh needs the docker CLI with BuildKit (buildx); this machine builds through the engine API`)
+  }
   const stream = await docker.buildImage(
     {context: build.context, src: listFiles(build.context)},
     {
       t: imageFor(project, service),
       dockerfile: build.dockerfile ?? 'Dockerfile',
       target: build.target,
+      platform: build.platforms?.join(','),
       buildargs: Object.fromEntries(Object.entries(build.args ?? {}).filter((e): e is [string, string] => e[1] !== null)),
       labels: {...build.labels, [Label.project]: project, [Label.service]: service.name},
     },

@@ -7,6 +7,10 @@ import {COMPOSE_LABEL_VERSION, configHash, dependsOnLabel, Label} from './labels
 
 /** Engine API where `healthcheck.start_interval` is understood (Docker 25). */
 export const START_INTERVAL_API = '1.44'
+/** Engine API that takes HostConfig.Annotations (Docker 24). */
+export const ANNOTATIONS_API = '1.43'
+/** Engine API from which the MAC address is set per endpoint (the container-level one is deprecated). */
+export const ENDPOINT_MAC_API = '1.44'
 
 export interface SpecContext {
   loaded: LoadedProject
@@ -35,6 +39,9 @@ export function droppedFeatures(service: Service, apiVersion: string): string[] 
   if (service.healthcheck?.start_interval && !apiAtLeast(apiVersion, START_INTERVAL_API)) {
     dropped.push(`healthcheck.start_interval (needs engine API ${START_INTERVAL_API}, this engine has ${apiVersion})`)
   }
+  if (service.annotations && !apiAtLeast(apiVersion, ANNOTATIONS_API)) {
+    dropped.push(`annotations (needs engine API ${ANNOTATIONS_API}, this engine has ${apiVersion})`)
+  }
   return dropped
 }
 
@@ -45,6 +52,45 @@ export function serviceHash(service: Service, apiVersion: string): string {
 
 function bytes(value: string | undefined): number | undefined {
   return value === undefined ? undefined : Number(value)
+}
+
+/**
+ * `service:X` (network_mode, ipc, pid) names the container of service X, as the engine wants it;
+ * the loader has made X a dependency, so it exists by then.
+ */
+export function namespaceMode(project: Project, mode: string | undefined): string | undefined {
+  if (!mode?.startsWith('service:')) return mode
+  const target = project.services[mode.slice('service:'.length)]
+  return target ? `container:${containerName(project.name, target)}` : mode
+}
+
+/** Compose's links: the linked service's container under the alias, its `<service>-<n>` and full name. */
+export function containerLinks(project: Project, service: Service): string[] | undefined {
+  const links: string[] = []
+  for (const link of service.links ?? []) {
+    const [name = '', alias = name] = link.split(':')
+    const target = project.services[name]
+    if (!target) continue
+    const container = containerName(project.name, target)
+    links.push(`${container}:${alias}`, `${container}:${name}-1`, `${container}:${project.name}-${name}-1`)
+  }
+  for (const link of service.external_links ?? []) {
+    const [container = '', alias = container] = link.split(':')
+    links.push(`${container}:${alias}`)
+  }
+  return links.length > 0 ? links : undefined
+}
+
+/** volumes_from entries as the engine takes them: `<container>[:ro|rw]`. */
+export function volumesFrom(project: Project, service: Service): string[] | undefined {
+  if (!service.volumes_from) return undefined
+  return service.volumes_from.map((entry) => {
+    const parts = entry.split(':')
+    if (parts[0] === 'container') return parts.slice(1).join(':')
+    const target = project.services[parts[0] ?? '']
+    const name = target ? containerName(project.name, target) : (parts[0] ?? '')
+    return parts[1] ? `${name}:${parts[1]}` : name
+  })
 }
 
 /** A service as dockerode's create-container options, with Compose's labels. Pure. */
@@ -111,6 +157,9 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
   if (firstNetwork && !service.network_mode) {
     endpoints[networkName(project, firstNetwork)] = endpointSettings(service, firstNetwork, project)
   }
+  const endpointMac = apiAtLeast(ctx.apiVersion, ENDPOINT_MAC_API)
+  const firstEndpoint = firstNetwork ? endpoints[networkName(project, firstNetwork)] : undefined
+  if (service.mac_address && endpointMac && firstEndpoint) (firstEndpoint as Dockerode.EndpointSettings & {MacAddress?: string}).MacAddress = service.mac_address
 
   return {
     name: containerName(project.name, service, number),
@@ -131,12 +180,13 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
     StopSignal: service.stop_signal,
     StopTimeout: service.stop_grace_period ? Math.ceil((durationToNanos(service.stop_grace_period) ?? 0) / 1e9) : undefined,
     Healthcheck: healthcheck,
+    MacAddress: service.mac_address && !(endpointMac && firstEndpoint) ? service.mac_address : undefined,
     HostConfig: {
       PortBindings: bindings,
       Binds: binds.length > 0 ? binds : undefined,
       Mounts: mounts,
       RestartPolicy: restart,
-      NetworkMode: service.network_mode ?? (firstNetwork ? networkName(project, firstNetwork) : undefined),
+      NetworkMode: namespaceMode(project, service.network_mode) ?? (firstNetwork ? networkName(project, firstNetwork) : undefined),
       Init: service.init,
       Privileged: service.privileged,
       ReadonlyRootfs: service.read_only,
@@ -154,12 +204,49 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
       ShmSize: bytes(service.shm_size),
       Memory: bytes(limits?.memory ?? service.mem_limit),
       NanoCpus: limits?.cpus ?? service.cpus ? Math.round((limits?.cpus ?? service.cpus ?? 0) * 1e9) : undefined,
-      PidsLimit: limits?.pids,
-      PidMode: service.pid,
-      IpcMode: service.ipc,
+      PidsLimit: limits?.pids ?? service.pids_limit,
+      PidMode: namespaceMode(project, service.pid),
+      IpcMode: namespaceMode(project, service.ipc),
+      ...extraHostConfig(ctx, service),
     },
     NetworkingConfig: {EndpointsConfig: endpoints},
   }
+}
+
+/** HostConfig fields for the keys that map one to one, left out when unset. */
+function extraHostConfig(ctx: SpecContext, service: Service): Record<string, unknown> {
+  const {project} = ctx.loaded
+  const host: Record<string, unknown> = {
+    VolumesFrom: volumesFrom(project, service),
+    Links: containerLinks(project, service),
+    CgroupnsMode: service.cgroup,
+    CgroupParent: service.cgroup_parent,
+    UsernsMode: service.userns_mode,
+    Runtime: service.runtime,
+    Devices: service.devices?.map((d) => ({PathOnHost: d.source, PathInContainer: d.target, CgroupPermissions: d.permissions})),
+    DeviceCgroupRules: service.device_cgroup_rules,
+    DnsOptions: service.dns_opt,
+    DnsSearch: service.dns_search,
+    GroupAdd: service.group_add,
+    Isolation: service.isolation,
+    CpuCount: service.cpu_count,
+    CpuPercent: service.cpu_percent,
+    CpuPeriod: service.cpu_period,
+    CpuQuota: service.cpu_quota,
+    CpuRealtimePeriod: service.cpu_rt_period,
+    CpuRealtimeRuntime: service.cpu_rt_runtime,
+    CpuShares: service.cpu_shares,
+    CpusetCpus: service.cpuset,
+    MemoryReservation: bytes(service.mem_reservation),
+    MemorySwappiness: service.mem_swappiness === undefined ? undefined : Number(service.mem_swappiness),
+    MemorySwap: bytes(service.memswap_limit),
+    OomKillDisable: service.oom_kill_disable,
+    OomScoreAdj: service.oom_score_adj,
+    StorageOpt: service.storage_opt,
+    UTSMode: service.uts,
+    Annotations: service.annotations && apiAtLeast(ctx.apiVersion, ANNOTATIONS_API) ? service.annotations : undefined,
+  }
+  return Object.fromEntries(Object.entries(host).filter(([, v]) => v !== undefined))
 }
 
 export function networkName(project: Project, key: string): string {

@@ -382,8 +382,8 @@ services:
     depends_on: [api, ghost]
     volumes: [undeclared:/data]
     networks: [nonet]
-    devices: [/dev/x]
-    extends: {service: x}
+    gpus: all
+    labels: {service: x}
     environment:
       A: {nested: 1}
   api:
@@ -412,8 +412,7 @@ services:
       `${at('10:23')}services.redis.depends_on[1]: service "redis" depends on undefined service "ghost"`,
       `${at('11:15')}services.redis.volumes[0]: undefined volume "undeclared" (declare it under the top-level volumes: key)`,
       `${at('12:16')}services.redis.networks[0]: undefined network "nonet" (declare it under the top-level networks: key)`,
-      `${at('13:5')}services.redis.devices: "devices" is not supported by tta`,
-      `${at('14:5')}services.redis.extends: "extends" is not supported by tta; merge the files with -f instead`,
+      `${at('13:5')}services.redis.gpus: "gpus" is not supported by tta`,
       `${at('16:10')}services.redis.environment.A: expected a string, number, boolean or null, got a mapping`,
       `${at('20:12')}services.api.image: invalid image reference "Upper/case": repository name must be lowercase`,
       `${at('21:12')}services.nothing: service "nothing" has neither an image nor a build context`,
@@ -434,11 +433,8 @@ services:
     ])
   })
 
-  it('warns that version is obsolete and rejects include', () => {
+  it('warns that version is obsolete', () => {
     const r = load({'compose.yml': 'version: "3"\nservices: {a: {image: busybox}}\n'})
     expect(r.warnings).toEqual([`${path.join(dir, 'compose.yml')}:1:1: version: the attribute "version" is obsolete, it will be ignored`])
-    expect(errorsOf(() => load({'compose.yml': 'include: [x.yml]\nservices: {a: {image: busybox}}\n'}))).toEqual([
-      `${path.join(dir, 'compose.yml')}:1:1: include: "include" is not supported by tta; merge the files with -f instead`,
-    ])
   })
 })
