@@ -9,14 +9,14 @@
  */
 import {InputError} from '../errors.js'
 import {childPath} from './schema.js'
-import {cloneNode, mapNode, type MapEntry, type PMap, type PNode, scalarNode, seqNode, toPlain} from './tree.js'
+import {cloneNode, mapNode, type MapEntry, type PMap, type PNode, scalarNode, scalarString, seqNode, toPlain} from './tree.js'
 
 type Kind = 'env' | 'labels' | 'args' | 'sysctls'
 
 function scalarText(n: PNode): string | null {
   if (n.kind !== 'scalar') return null
   if (n.value === null) return null
-  return String(n.value)
+  return scalarString(n)
 }
 
 /** `[K=V, K2]` or `{K: V}` -> mapping of string-or-null scalars. */
@@ -41,7 +41,7 @@ function listOrDictToMap(node: PNode, kind: Kind, path: string, errors: InputErr
     for (const e of node.entries.values()) {
       const v = e.value
       if (v.kind !== 'scalar') continue // the schema check has reported it
-      let value = v.value === null ? null : String(v.value)
+      let value = v.value === null ? null : scalarString(v)
       if (value === null && kind !== 'env' && kind !== 'args') value = ''
       const scalar = scalarNode(v.pos, value)
       if (v.tag) scalar.tag = v.tag
@@ -53,7 +53,7 @@ function listOrDictToMap(node: PNode, kind: Kind, path: string, errors: InputErr
 
 function stringToSeq(node: PNode): PNode {
   if (node.kind === 'scalar' && node.tag !== '!reset') {
-    const s = seqNode(node.pos, [scalarNode(node.pos, node.value === null ? null : String(node.value))])
+    const s = seqNode(node.pos, [scalarNode(node.pos, node.value === null ? null : scalarString(node))])
     if (node.tag) s.tag = node.tag
     return s
   }
@@ -102,7 +102,7 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
   set(svc, 'env_file', stringToSeq)
   set(svc, 'expose', (n) => {
     if (n.kind !== 'seq') return n
-    return {...n, items: n.items.map((i) => (i.kind === 'scalar' ? scalarNode(i.pos, String(i.value)) : i))}
+    return {...n, items: n.items.map((i) => (i.kind === 'scalar' ? scalarNode(i.pos, scalarString(i)) : i))}
   })
   set(svc, 'depends_on', (n) => {
     if (n.tag === '!reset') return n
@@ -158,7 +158,7 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
       return {
         ...n,
         items: n.items.map((i) =>
-          i.kind === 'scalar' ? mapNode(i.pos, [{key: 'source', keyPos: i.pos, value: scalarNode(i.pos, String(i.value))}]) : i,
+          i.kind === 'scalar' ? mapNode(i.pos, [{key: 'source', keyPos: i.pos, value: scalarNode(i.pos, scalarString(i))}]) : i,
         ),
       }
     })

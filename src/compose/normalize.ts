@@ -37,7 +37,7 @@ import type {
 import {childPath} from './schema.js'
 import {shellSplit} from './shell-split.js'
 import {checkProtocol, checkPublished, ordered, parsePortSpec, parseVolumeSpec} from './short-syntax.js'
-import {entryPath, type MapEntry, type PMap, type PNode, type Pos, toPlain} from './tree.js'
+import {entryPath, type MapEntry, type PMap, type PNode, type Pos, scalarString, toPlain} from './tree.js'
 import {normalizeDuration, parseBytes} from './units.js'
 import {isValidProjectName} from './project-name.js'
 
@@ -83,10 +83,12 @@ function asMap(n: PNode | undefined): PMap | undefined {
 
 function str(n: PNode | undefined): string | undefined {
   if (n?.kind !== 'scalar' || n.value === null) return undefined
-  return String(n.value)
+  return scalarString(n)
 }
 
 function int(n: PNode | undefined): number | undefined {
+  // A float written as an integer (1e6) is a JS number here; its Go text ("1e+06") is not.
+  if (n?.kind === 'scalar' && typeof n.value === 'number') return Math.trunc(n.value)
   const s = str(n)
   return s === undefined ? undefined : Number.parseInt(s, 10)
 }

@@ -50,6 +50,22 @@ export type ScalarValue = string | number | boolean | null
 export interface PScalar extends NodeBase {
   kind: 'scalar'
   value: ScalarValue
+  /** A YAML float as Go prints it ("1e+06"), where Compose turns the value into a string. */
+  text?: string
+}
+
+/** A scalar's value as the string Compose would make of it. */
+export function scalarString(n: PScalar): string {
+  return n.text ?? String(n.value)
+}
+
+/** Go's shortest %v of a float64: exponent form below 1e-4 and from 1e6 (two-digit exponent at least). */
+export function goFloat(v: number): string {
+  if (!Number.isFinite(v)) return String(v)
+  const [mantissa = '', e = '0'] = v.toExponential().split('e')
+  const exp = Number(e)
+  if (v !== 0 && (exp < -4 || exp >= 6)) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`
+  return String(v)
 }
 
 export type PNode = PMap | PSeq | PScalar
@@ -109,7 +125,8 @@ const yaml11Octal: ScalarTag = {
   default: true,
   tag: 'tag:yaml.org,2002:int',
   test: /^[-+]?0[0-7]+$/,
-  resolve: (s) => Number.parseInt(s, 8),
+  // A bigint like every other integer here, so that only floats reach the tree as JS numbers.
+  resolve: (s) => (s.startsWith('-') ? -BigInt(`0o${s.replace(/^-0+/, '') || '0'}`) : BigInt(`0o${s.replace(/^\+?0+/, '') || '0'}`)),
 }
 
 const INT64_MIN = -(2n ** 63n)
@@ -254,6 +271,7 @@ function convertDocument(doc: Document.Parsed, text: string, file: string, lineC
       else if (typeof v === 'bigint') value = integerValue(v)
       else value = String(v)
       const s = scalarNode(pos, value)
+      if (typeof v === 'number') s.text = goFloat(v)
       const t = tagOf(node)
       if (t) s.tag = t
       out = s

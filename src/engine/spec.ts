@@ -64,6 +64,11 @@ export function namespaceMode(project: Project, mode: string | undefined): strin
   return target ? `container:${containerName(project.name, target)}` : mode
 }
 
+/** Whether another service joins this one's IPC namespace; the engine then needs it "shareable". */
+function ipcDonor(project: Project, service: Service): boolean {
+  return Object.values(project.services).some((s) => s.ipc === `service:${service.name}`)
+}
+
 /** Compose's links: the linked service's container under the alias, its `<service>-<n>` and full name. */
 export function containerLinks(project: Project, service: Service): string[] | undefined {
   const links: string[] = []
@@ -159,6 +164,9 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
   }
   const endpointMac = apiAtLeast(ctx.apiVersion, ENDPOINT_MAC_API)
   const firstEndpoint = firstNetwork ? endpoints[networkName(project, firstNetwork)] : undefined
+  // On a user-defined network the engine resolves links per endpoint (it ignores HostConfig.Links).
+  const links = containerLinks(project, service)
+  if (links && firstEndpoint) firstEndpoint.Links = links
   if (service.mac_address && endpointMac && firstEndpoint) (firstEndpoint as Dockerode.EndpointSettings & {MacAddress?: string}).MacAddress = service.mac_address
 
   return {
@@ -206,7 +214,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
       NanoCpus: limits?.cpus ?? service.cpus ? Math.round((limits?.cpus ?? service.cpus ?? 0) * 1e9) : undefined,
       PidsLimit: limits?.pids ?? service.pids_limit,
       PidMode: namespaceMode(project, service.pid),
-      IpcMode: namespaceMode(project, service.ipc),
+      IpcMode: namespaceMode(project, service.ipc) ?? (ipcDonor(project, service) ? 'shareable' : undefined),
       ...extraHostConfig(ctx, service),
     },
     NetworkingConfig: {EndpointsConfig: endpoints},
@@ -218,7 +226,8 @@ function extraHostConfig(ctx: SpecContext, service: Service): Record<string, unk
   const {project} = ctx.loaded
   const host: Record<string, unknown> = {
     VolumesFrom: volumesFrom(project, service),
-    Links: containerLinks(project, service),
+    // Only without a project network (network_mode: bridge/default): the legacy links.
+    Links: service.network_mode ? containerLinks(project, service) : undefined,
     CgroupnsMode: service.cgroup,
     CgroupParent: service.cgroup_parent,
     UsernsMode: service.userns_mode,

@@ -220,3 +220,19 @@ describe('validation Compose does (issue 18)', () => {
     expect(errorsOf(() => load({'c.yml': text}))).toEqual([expect.stringMatching(/c\.yml:1:1: empty compose file/)])
   })
 })
+
+describe('YAML floats become strings as Go prints them (docker compose 2.26.1)', () => {
+  it('uses the exponent form below 1e-4 and from 1e6', () => {
+    const {project} = load({
+      'c.yml': 'services:\n  a:\n    image: x\n    environment: {A: 1e6, B: 1.0, C: 0.00001, D: 123456789.0, E: 1e21, F: 12345678.5, G: 123456.0, H: 1.5e30}\n    labels: {l: 2.5e-7}\n',
+    })
+    expect(project.services.a?.environment).toEqual({A: '1e+06', B: '1', C: '1e-05', D: '1.23456789e+08', E: '1e+21', F: '1.23456785e+07', G: '123456', H: '1.5e+30'})
+    expect(project.services.a?.labels).toEqual({l: '2.5e-07'})
+  })
+
+  it('still reads numeric fields from floats', () => {
+    const {project} = load({'c.yml': 'services:\n  a:\n    image: x\n    cpus: 0.5\n    healthcheck: {test: [CMD, x], retries: 1e1}\n'})
+    expect(project.services.a?.cpus).toBe(0.5)
+    expect(project.services.a?.healthcheck?.retries).toBe(10)
+  })
+})

@@ -128,7 +128,6 @@ describe('keys Compose accepts (were "not supported by tta")', () => {
     const spec = containerSpec({loaded, apiVersion: '1.45'}, a)
     expect(spec.HostConfig).toMatchObject({
       VolumesFrom: ['p-b-1', 'p-c-1:ro', 'foo:rw'],
-      Links: ['p-b-1:b', 'p-b-1:b-1', 'p-b-1:p-b-1', 'p-c-1:alias', 'p-c-1:c-1', 'p-c-1:p-c-1', 'ext1:ext1', 'ext2:al'],
       PidsLimit: 100,
       CgroupnsMode: 'host',
       CgroupParent: 'foo',
@@ -158,8 +157,13 @@ describe('keys Compose accepts (were "not supported by tta")', () => {
       UTSMode: 'host',
       Annotations: {'com.example': '1'},
     })
-    // From API 1.44 the MAC address goes on the endpoint.
-    expect(spec.NetworkingConfig?.EndpointsConfig?.p_default).toMatchObject({MacAddress: '02:42:ac:11:00:02'})
+    // Links and (from API 1.44) the MAC address go on the project network's endpoint, as with
+    // Compose: the engine ignores HostConfig.Links on a user-defined network.
+    expect(spec.NetworkingConfig?.EndpointsConfig?.p_default).toMatchObject({
+      MacAddress: '02:42:ac:11:00:02',
+      Links: ['p-b-1:b', 'p-b-1:b-1', 'p-b-1:p-b-1', 'p-c-1:alias', 'p-c-1:c-1', 'p-c-1:p-c-1', 'ext1:ext1', 'ext2:al'],
+    })
+    expect(spec.HostConfig).not.toHaveProperty('Links')
     expect((spec as {MacAddress?: string}).MacAddress).toBeUndefined()
     const old = containerSpec({loaded, apiVersion: '1.41'}, a)
     expect((old as {MacAddress?: string}).MacAddress).toBe('02:42:ac:11:00:02')
@@ -173,6 +177,10 @@ describe('keys Compose accepts (were "not supported by tta")', () => {
     if (!a) throw new Error('no service a')
     const spec = containerSpec({loaded, apiVersion: '1.45'}, a)
     expect(spec.HostConfig).toMatchObject({NetworkMode: 'container:p-b-1', IpcMode: 'container:p-b-1', PidMode: 'container:p-b-1'})
+    // The engine lets a container join only a "shareable" IPC namespace.
+    const b = loaded.project.services.b
+    if (!b) throw new Error('no service b')
+    expect(containerSpec({loaded, apiVersion: '1.45'}, b).HostConfig?.IpcMode).toBe('shareable')
   })
 
   it.each([
