@@ -1,12 +1,10 @@
 import {Flags} from '@oclif/core'
 import chalk from 'chalk'
 
-import {dirname} from 'node:path'
-
 import {TtaCommand} from './base-command.js'
 import type {Service} from './compose/model.js'
 import {connectEngine} from './docker/client.js'
-import {applyImageMap} from './engine/images.js'
+import {prepareUpProject} from './engine/prepare.js'
 import {AbortedError} from './engine/readiness.js'
 import {PortInUseError} from './engine/ports.js'
 import {EngineLostError} from './engine/engine-errors.js'
@@ -15,11 +13,9 @@ import {serviceUrls} from './engine/urls.js'
 import {ExitCode, TtaError} from './errors.js'
 import {seconds, table} from './ui/format.js'
 import {plainUpProgress, ttyUpProgress, type UpProgress} from './ui/up-progress.js'
-import {loadWorkspaceProject, projectNameFor, type Mode} from './workspace/project.js'
+import {projectNameFor, type Mode} from './workspace/project.js'
 import {refuseInvalidServiceNames} from './compose/project-name.js'
 import {ensureSecrets} from './workspace/secrets.js'
-import {detectHostContext, translateBindSources} from './workspace/devcontainer.js'
-import {bundledComposeDir} from './paths.js'
 
 /** `tta dev`, `tta monitoring`, `tta full`: bring a mode's services to ready. */
 export abstract class UpCommand extends TtaCommand {
@@ -48,12 +44,8 @@ export abstract class UpCommand extends TtaCommand {
         process.stderr.write(chalk.dim(`generated ${secrets.generated.join(', ')} into ${secrets.envFile} (mode 0600)\n`))
       }
     }
-    const loaded = loadWorkspaceProject({workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], files: flags.file, projectName: flags['project-name']})
+    const {conn, loaded, host} = await prepareUpProject(connecting, {workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], files: flags.file, projectName: flags['project-name']})
     for (const warning of loaded.warnings) process.stderr.write(chalk.yellow(`warning: ${warning}\n`))
-    loaded.project = applyImageMap(loaded.project, workspace.config.images)
-    const conn = await connecting
-    const host = await detectHostContext(conn.docker, workspace.root)
-    loaded.project = translateBindSources(loaded.project, host, [workspace.root, bundledComposeDir, ...loaded.configFiles.map((file) => dirname(file))])
     if (flags.verbose && host.engineIsOutside) {
       process.stderr.write(chalk.dim(`note: running in a container beside the engine; bind sources translated via ${host.via}, services probed at their container addresses\n`))
     }
