@@ -359,6 +359,7 @@ function App() {
           {status.services.length === 0 ? (
             <p class="dim">no containers in project {state.project}: start the stack with `tta dev`</p>
           ) : (
+            <div class="table-wrap">
             <table>
               <thead>
                 <tr>
@@ -387,6 +388,7 @@ function App() {
                 ))}
               </tbody>
             </table>
+            </div>
           )}
           {selected ? (
             <div class="detail">
@@ -415,4 +417,7 @@ function App() {
   )
 }
 
-render(<App />, document.getElementById('app') as HTMLElement)
+const root = document.getElementById('app') as HTMLElement
+// The "loading" placeholder goes: render() adds to what the element holds.
+root.textContent = ''
+render(<App />, root)

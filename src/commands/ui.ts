@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {TtaCommand} from '../base-command.js'
+import {DEFAULT_UI_PORT} from '../dashboard/server.js'
 import {serveDashboard} from '../ui/dashboard-session.js'
-
-export const DEFAULT_UI_PORT = 7373
 
 export default class Ui extends TtaCommand {
   static override summary = 'A live dashboard of the environment in the browser: health, logs, restart/stop/start/rebuild, backups, alerts.'

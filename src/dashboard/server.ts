@@ -7,11 +7,17 @@ import {ActionRefused, type LiveEnvironment, type LiveEvent} from './live.js'
 import {ACTIONS, type ServiceAction} from './model.js'
 import {allowedHosts, refuseForeign, sameToken, tokenOf} from './security.js'
 
+/** `tta ui`'s port unless --port says otherwise (forwarded by .devcontainer/devcontainer.json). */
+export const DEFAULT_UI_PORT = 7373
+
 /** Where `npm run build` puts the page (scripts/bundle-ui.mjs). */
 export const WEB_DIR = join(packageRoot, 'dist', 'web')
 
+/** What the server needs of the live environment (a fake in unit tests). */
+export type DashboardSource = Pick<LiveEnvironment, 'current' | 'subscribe' | 'act' | 'backupNow' | 'logs' | 'follow'>
+
 export interface DashboardServerOptions {
-  live: LiveEnvironment
+  live: DashboardSource
   port: number
   /** 127.0.0.1 unless told otherwise. */
   bind: string
