@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {TtaCommand} from '../base-command.js'
-import {DEFAULT_UI_PORT} from '../dashboard/server.js'
+import {DEFAULT_UI_PORT} from '../dashboard/model.js'
 import {serveDashboard} from '../ui/dashboard-session.js'
 
 export default class Ui extends TtaCommand {

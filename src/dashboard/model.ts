@@ -5,6 +5,9 @@ import type {ServiceStatus, StatusReport} from '../status/model.js'
 
 export const DASHBOARD_SCHEMA_VERSION = 1
 
+/** `tta ui`'s port unless --port says otherwise (forwarded by .devcontainer/devcontainer.json). */
+export const DEFAULT_UI_PORT = 7373
+
 export const ACTIONS = ['restart', 'stop', 'start', 'rebuild'] as const
 export type ServiceAction = (typeof ACTIONS)[number]
 

@@ -7,9 +7,6 @@ import {ActionRefused, type LiveEnvironment, type LiveEvent} from './live.js'
 import {ACTIONS, type ServiceAction} from './model.js'
 import {allowedHosts, refuseForeign, sameToken, tokenOf} from './security.js'
 
-/** `tta ui`'s port unless --port says otherwise (forwarded by .devcontainer/devcontainer.json). */
-export const DEFAULT_UI_PORT = 7373
-
 /** Where `npm run build` puts the page (scripts/bundle-ui.mjs). */
 export const WEB_DIR = join(packageRoot, 'dist', 'web')
 

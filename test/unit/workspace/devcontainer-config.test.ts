@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {loadProject} from '../../../src/compose/load.js'
-import {DEFAULT_UI_PORT} from '../../../src/dashboard/server.js'
+import {DEFAULT_UI_PORT} from '../../../src/dashboard/model.js'
 import {bundledComposeDir, packageRoot} from '../../../src/paths.js'
 import {bundledFilesFor} from '../../../src/workspace/project.js'
 
