@@ -180,6 +180,15 @@ export class LiveEnvironment {
       await Promise.all(failed.map((name) => this.attachLogTail(name)))
       this.latest = this.compose(report)
       this.emit({type: 'state', state: this.latest})
+      // A stopping service is seen before its last words (shutdown messages): read the tail again shortly.
+      const later = setTimeout(() => {
+        void Promise.all(failed.map((name) => this.attachLogTail(name))).then(() => {
+          if (!this.latest || this.controller.signal.aborted) return
+          this.latest = this.compose(this.latest.status)
+          this.emit({type: 'state', state: this.latest})
+        })
+      }, 1_000)
+      later.unref()
     }
   }
 
@@ -214,8 +223,8 @@ export class LiveEnvironment {
     for (const s of report.services) {
       const before = this.seen.get(s.service)
       this.seen.set(s.service, {status: s.status, restarts: s.restarts, startedAt: s.startedAt})
-      // What the page itself stopped or restarted is not a failure.
-      if (this.busy.has(s.service)) continue
+      // What the page itself stopped or restarted is not a failure, nor a service a backup stops for its dump.
+      if (this.busy.has(s.service) || this.backups.running) continue
       if (!isNewFailure(before, s)) continue
       this.failures.set(s.service, {at: new Date().toISOString(), status: s.status, reason: s.reason, exitCode: s.exitCode, restarts: s.restarts, logs: []})
       failed.push(s.service)
@@ -227,7 +236,9 @@ export class LiveEnvironment {
     const failure = this.failures.get(service)
     if (!failure) return
     const lines = await this.logs(service, 20).catch(() => [])
-    failure.logs = lines.map((l) => l.message)
+    // Only the lines up to a little after the failure: a later re-read must not show the next run's.
+    const until = new Date(Date.parse(failure.at) + 2_000).toISOString()
+    failure.logs = lines.filter((l) => l.time <= until).map((l) => l.message)
   }
 
   private async refreshAlerts(report: StatusReport): Promise<void> {
