@@ -135,7 +135,12 @@ export class LiveEnvironment {
   private schedule(ms: number): void {
     clearTimeout(this.timer)
     if (this.controller.signal.aborted || this.listeners.size === 0) return
-    this.timer = setTimeout(() => void this.refresh(), ms)
+    this.timer = setTimeout(() => this.poke(), ms)
+  }
+
+  /** A refresh nobody waits for: a failed round keeps the last state (the next tick or event tries again). */
+  private poke(): void {
+    this.refresh().catch(() => undefined)
   }
 
   /** One collection at a time; a request during one runs another right after it. */
@@ -387,7 +392,7 @@ export class LiveEnvironment {
     const id = ++this.actionCounter
     this.busy.set(service, action)
     this.action(service, action, 'start', `${action} ${service}`, id)
-    void this.refresh()
+    this.poke()
     try {
       const message = await this.perform(service, action, id)
       this.action(service, action, 'done', message, id)
@@ -400,7 +405,7 @@ export class LiveEnvironment {
       this.busy.delete(service)
       // Its own stop/restart was seen while busy: start the failure watch afresh from now.
       this.seen.delete(service)
-      void this.refresh()
+      this.poke()
     }
   }
 
@@ -438,7 +443,7 @@ export class LiveEnvironment {
     const id = ++this.actionCounter
     this.backups = {...this.backups, running: true, error: null}
     this.action('backup', 'backup', 'start', 'backing up', id)
-    void this.refresh()
+    this.poke()
     try {
       const conn = await this.connection()
       const store = new BackupStore(this.options.backup.dir)
@@ -467,7 +472,7 @@ export class LiveEnvironment {
       throw error
     } finally {
       await this.refreshBackups(true)
-      void this.refresh()
+      this.poke()
     }
   }
 }

@@ -2,6 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {join} from 'node:path'
 
+import {ExitCode, TtaError} from '../errors.js'
 import {packageRoot} from '../paths.js'
 import {ActionRefused, type LiveEnvironment, type LiveEvent} from './live.js'
 import {ACTIONS, type ServiceAction} from './model.js'
@@ -40,7 +41,7 @@ const TYPES: Record<string, string> = {'.js': 'text/javascript; charset=utf-8', 
 
 export function loadWebAssets(dir = WEB_DIR): WebAssets {
   const indexFile = join(dir, 'index.html')
-  if (!existsSync(indexFile)) throw new Error(`the dashboard page is not built (${indexFile} is missing): run \`npm run build\``)
+  if (!existsSync(indexFile)) throw new TtaError(`the dashboard page is not built: ${indexFile} is missing`, ExitCode.failed, 'run `npm run build` (it bundles web/ into dist/web)')
   const files = new Map<string, {type: string; body: Buffer}>()
   for (const name of ['app.js', 'app.css']) {
     const file = join(dir, name)
