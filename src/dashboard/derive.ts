@@ -112,3 +112,19 @@ export function firingAlerts(body: unknown): NonNullable<MonitoringView['alerts'
 export function hostSideUrl(url: string): string {
   return url.replace('://localhost:', '://127.0.0.1:')
 }
+
+/**
+ * Where tta itself reaches a service's HTTP API: where its http probe went (the address status
+ * worked out for this machine: the container's own, or the published port from a devcontainer),
+ * else its published URL.
+ */
+export function apiBase(service: ServiceStatus | undefined, published: string): string {
+  if (service?.probe?.type === 'http' && service.probe.ok) {
+    try {
+      return new URL(service.probe.target).origin
+    } catch {
+      // not a URL: the published one below
+    }
+  }
+  return hostSideUrl(published)
+}

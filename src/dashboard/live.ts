@@ -20,7 +20,7 @@ import {reachFor} from '../status/reach.js'
 import type {StatsSample} from '../status/stats.js'
 import {loadWorkspaceProject} from '../workspace/project.js'
 import type {Workspace} from '../workspace/workspace.js'
-import {firingAlerts, graphPositions, hostSideUrl, isNewFailure, maskSecrets, modeOf, monitoringLinks, type Seen} from './derive.js'
+import {apiBase, firingAlerts, graphPositions, isNewFailure, maskSecrets, modeOf, monitoringLinks, type Seen} from './derive.js'
 import {DASHBOARD_SCHEMA_VERSION, type ActionEvent, type DashboardState, type Failure, type LogEntry, type MonitoringView, type ServiceAction} from './model.js'
 
 export interface LiveOptions {
@@ -75,6 +75,7 @@ export class LiveEnvironment {
   private collecting: Promise<void> | undefined
   private again = false
   private timer: NodeJS.Timeout | undefined
+  private dueAt = 0
   private previous: Map<string, StatsSample> | undefined
   private readonly seen = new Map<string, Seen>()
   private readonly failures = new Map<string, Failure>()
@@ -108,7 +109,7 @@ export class LiveEnvironment {
 
   close(): void {
     this.controller.abort()
-    clearTimeout(this.timer)
+    this.unschedule()
     this.listeners.clear()
   }
 
@@ -124,7 +125,7 @@ export class LiveEnvironment {
     if (this.listeners.size === 1) this.schedule(0)
     return () => {
       this.listeners.delete(listener)
-      if (this.listeners.size === 0) clearTimeout(this.timer)
+      if (this.listeners.size === 0) this.unschedule()
     }
   }
 
@@ -132,10 +133,22 @@ export class LiveEnvironment {
     for (const listener of this.listeners) listener(event)
   }
 
+  /** Plans a round in `ms`, unless one is already planned sooner (an engine event's must not wait for the next tick). */
   private schedule(ms: number): void {
-    clearTimeout(this.timer)
     if (this.controller.signal.aborted || this.listeners.size === 0) return
-    this.timer = setTimeout(() => this.poke(), ms)
+    const due = Date.now() + ms
+    if (this.timer && due >= this.dueAt) return
+    clearTimeout(this.timer)
+    this.dueAt = due
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.poke()
+    }, ms)
+  }
+
+  private unschedule(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
   }
 
   /** A refresh nobody waits for: a failed round keeps the last state (the next tick or event tries again). */
@@ -178,9 +191,16 @@ export class LiveEnvironment {
     const listed = await api.json<ListedContainer[]>({path: '/containers/json', query: {all: 1, filters: {label: [`${Label.project}=${this.project}`, `${Label.oneoff}=False`]}}}).catch(() => [])
     this.labels = listed.map((c) => ({service: c.Labels[Label.service] ?? '', labels: c.Labels}))
     const failed = this.trackFailures(report)
-    await Promise.all([this.refreshAlerts(report), this.refreshBackups(false)])
+    // Alertmanager's answer does not hold the round up: it is pushed when it comes.
+    const alerts = this.refreshAlerts(report)
+    await this.refreshBackups(false)
     this.latest = this.compose(report)
     this.emit({type: 'state', state: this.latest})
+    void alerts.then((fetched) => {
+      if (!fetched || !this.latest || this.controller.signal.aborted) return
+      this.latest = this.compose(this.latest.status)
+      this.emit({type: 'state', state: this.latest})
+    })
     if (failed.length > 0) {
       await Promise.all(failed.map((name) => this.attachLogTail(name)))
       this.latest = this.compose(report)
@@ -246,25 +266,27 @@ export class LiveEnvironment {
     failure.logs = lines.filter((l) => l.time <= until).map((l) => l.message)
   }
 
-  private async refreshAlerts(report: StatusReport): Promise<void> {
+  /** Reads the firing alerts every ALERTS_EVERY_MS at most; true when it asked Alertmanager. Never rejects. */
+  private async refreshAlerts(report: StatusReport): Promise<boolean> {
     const links = monitoringLinks(report)
     const alertmanager = links.alertmanager
     if (!alertmanager) {
       this.monitoring = {links, alerts: null, alertsError: null}
-      return
+      return false
     }
-    if (Date.now() - this.alertsAt < ALERTS_EVERY_MS && this.monitoring.links.alertmanager === alertmanager) {
-      this.monitoring = {...this.monitoring, links}
-      return
-    }
+    const fresh = this.monitoring.links.alertmanager === alertmanager
+    this.monitoring = {...this.monitoring, links}
+    if (Date.now() - this.alertsAt < ALERTS_EVERY_MS && fresh) return false
     this.alertsAt = Date.now()
     try {
-      const response = await fetch(`${hostSideUrl(alertmanager)}/api/v2/alerts?active=true&silenced=false&inhibited=false`, {signal: AbortSignal.timeout(2_000)})
+      const base = apiBase(report.services.find((x) => x.service === 'alertmanager'), alertmanager)
+      const response = await fetch(`${base}/api/v2/alerts?active=true&silenced=false&inhibited=false`, {signal: AbortSignal.timeout(2_000)})
       if (!response.ok) throw new Error(`Alertmanager answered HTTP ${response.status}`)
       this.monitoring = {links, alerts: firingAlerts(await response.json()), alertsError: null}
     } catch (error) {
       this.monitoring = {links, alerts: null, alertsError: (error as Error).message}
     }
+    return true
   }
 
   private async refreshBackups(force: boolean): Promise<void> {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {firingAlerts, graphPositions, hostSideUrl, isNewFailure, maskSecrets, modeOf, monitoringLinks} from '../../../src/dashboard/derive.js'
+import {apiBase, firingAlerts, graphPositions, hostSideUrl, isNewFailure, maskSecrets, modeOf, monitoringLinks} from '../../../src/dashboard/derive.js'
 import type {ServiceStatus, StatusReport} from '../../../src/status/model.js'
 
 const DEPENDS = 'com.docker.compose.depends_on'
@@ -85,6 +85,10 @@ describe('monitoring', () => {
     const report = {services: [status({service: 'grafana', urls: ['http://localhost:3001']}), status({service: 'prometheus', state: 'exited', urls: ['http://localhost:9090']}), status({service: 'redis', urls: ['redis://localhost:6379']})]} as StatusReport
     expect(monitoringLinks(report)).toEqual({grafana: 'http://localhost:3001'})
     expect(hostSideUrl('http://localhost:9093')).toBe('http://127.0.0.1:9093')
+    // The API is asked where the probe reached it (the container's address here), else at the published port.
+    const probed = status({service: 'alertmanager', probe: {type: 'http', source: 'healthcheck', target: 'http://172.20.0.5:9093/-/ready', ok: true, latencyMs: 1, detail: null, error: null}})
+    expect(apiBase(probed, 'http://localhost:9093')).toBe('http://172.20.0.5:9093')
+    expect(apiBase(status({service: 'alertmanager'}), 'http://localhost:9093')).toBe('http://127.0.0.1:9093')
   })
 
   it("reads Alertmanager's v2 alert list, newest first, active ones only", () => {
