@@ -61,6 +61,8 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`e2e: ${CHROMIUM} is missing: run scripts/test-deps.sh (apt-get install chromium)`)
   workspace = copyWorkspace()
   Object.assign(env, await freePortEnv())
+  // Its own admin-api image: the rebuild below must not retag the one other stacks use.
+  env.TTA_IMAGE_PREFIX = project
   const dev = await tta(['dev', 'admin-api'], 400_000)
   if (dev.code !== 0) throw new Error(`tta dev admin-api failed (${dev.code}):\n${dev.stderr}`)
   const monitoring = await tta(['monitoring', 'alertmanager'], 300_000)
@@ -92,7 +94,7 @@ afterAll(async () => {
       ui?.once('close', () => resolve(clearTimeout(timer)))
     })
   }
-  await cleanupProject(project)
+  await cleanupProject(project, {images: true})
   if (profile) rmSync(profile, {recursive: true, force: true})
   removeWorkspace(workspace)
   if (interactiveMs.length > 0) process.stdout.write(`tta ui time to interactive (ms, fresh loads): ${interactiveMs.map((t) => t.toFixed(0)).join(', ')}\n`)
@@ -153,6 +155,16 @@ describe('tta ui on the fixture stack (chromium via playwright-core)', () => {
     await waitFor(async () => (await startedAt('admin-api')) !== before, {timeoutMs: 30_000, description: 'admin-api StartedAt to change'})
     await page.waitForSelector('[data-testid="activity"] li.done:has-text("restarted")', {timeout: 30_000})
     await page.waitForSelector('tr[data-service="admin-api"][data-status="healthy"]', {timeout: 30_000})
+  })
+
+  it('rebuilds an API from its rebuild button: built, converged and ready again', async () => {
+    await page.click('tr[data-service="admin-api"] button[data-action="rebuild"]')
+    // The button shows the action under way, then the activity list its result.
+    await page.waitForSelector('[data-testid="activity"] li.done:has-text("admin-api rebuilt and ready")', {timeout: 120_000})
+    await page.waitForSelector('tr[data-service="admin-api"][data-status="healthy"]', {timeout: 30_000})
+    // Built under this project's label (the test's own image prefix), as `tta dev --build` does.
+    const label = await docker(['image', 'inspect', '-f', '{{index .Config.Labels "com.docker.compose.project"}}', `${project}/admin-api:dev`])
+    expect(label.stdout.trim()).toBe(project)
   })
 
   it('backs up from "backup now": the new backup is listed', async () => {
