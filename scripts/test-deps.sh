@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Host packages the e2e tests use besides the engine (scripts/engine.sh) and Compose v2
 # (scripts/get-compose-v2.sh): openssh-server, whose sshd the ssh:// deploy test runs on its own
-# port with its own config and keys. Idempotent: does nothing when everything is there.
+# port with its own config and keys; chromium, which the `tta ui` test drives headless through
+# playwright-core (`npx playwright install` cannot download browsers here). Idempotent: does
+# nothing when everything is there.
 set -euo pipefail
 
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ "${#missing[@]}" = 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

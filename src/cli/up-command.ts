@@ -1,7 +1,6 @@
+import {dirname} from 'node:path'
 import {Flags} from '@oclif/core'
 import chalk from 'chalk'
-
-import {dirname} from 'node:path'
 
 import {TtaCommand} from './base-command.js'
 import {listenForInterrupt} from './interrupt.js'
@@ -13,6 +12,7 @@ import {PortInUseError} from '../engine/ports.js'
 import {EngineLostError} from '../engine/engine-errors.js'
 import {ImageError, UnknownServiceError, up, UpFailedError} from '../engine/up.js'
 import {serviceUrls} from '../engine/urls.js'
+import {DEFAULT_UI_PORT} from '../dashboard/model.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {seconds, table} from '../ui/format.js'
 import {plainUpProgress, ttyUpProgress, type UpProgress} from '../ui/up-progress.js'
@@ -31,11 +31,13 @@ export abstract class UpCommand extends TtaCommand {
     'force-recreate': Flags.boolean({description: 'recreate containers even if nothing changed'}),
     verbose: Flags.boolean({char: 'v', description: 'show the plan, build output and engine notes'}),
     file: Flags.string({char: 'f', description: 'compose file to run instead of the bundled ones (repeatable)', multiple: true}),
+    ui: Flags.boolean({description: 'once ready, serve the dashboard (as `tta ui`) until Ctrl-C'}),
+    'ui-port': Flags.integer({description: `port of the dashboard with --ui (default ${DEFAULT_UI_PORT})`, min: 0, max: 65535, dependsOn: ['ui'], helpValue: 'PORT'}),
   }
 
   protected abstract readonly mode: Mode
 
-  protected async runUp(flags: {build: boolean; timeout: number; 'force-recreate': boolean; verbose: boolean; file?: string[]; workspace?: string; 'project-name'?: string; 'no-hot-reload'?: boolean}, services: string[]): Promise<void> {
+  protected async runUp(flags: {build: boolean; timeout: number; 'force-recreate': boolean; verbose: boolean; file?: string[]; workspace?: string; 'project-name'?: string; 'no-hot-reload'?: boolean; ui: boolean; 'ui-port'?: number}, services: string[]): Promise<void> {
     refuseInvalidServiceNames(services)
     // Connecting (loading dockerode, asking the engine its version) overlaps with loading the
     // compose files; a bad file still wins, since its error is thrown first.
@@ -91,6 +93,10 @@ export abstract class UpCommand extends TtaCommand {
       throw this.translate(error as Error, flags.timeout)
     } finally {
       interrupt.dispose()
+    }
+    if (flags.ui) {
+      const {serveDashboard} = await import('../ui/dashboard-session.js')
+      process.exitCode = await serveDashboard({workspace, projectName: flags['project-name'], port: flags['ui-port'] ?? DEFAULT_UI_PORT, ttaVersion: this.config.version}, {open: false})
     }
   }
 

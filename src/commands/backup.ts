@@ -3,9 +3,9 @@ import chalk from 'chalk'
 
 import {applyRetention} from '../backup/backup.js'
 import {formatAge, MAX_AGE_HELP} from '../backup/duration.js'
-import type {Manifest} from '../backup/manifest.js'
+import {backupListEntry, totalBytes} from '../backup/list.js'
 import {backupSettings} from '../backup/settings.js'
-import {BackupStore, type StoredBackup} from '../backup/store.js'
+import {BackupStore} from '../backup/store.js'
 import {verifyBackup} from '../backup/verify.js'
 import {TtaCommand} from '../cli/base-command.js'
 import {interruptible, runBackup} from '../cli/backup-runner.js'
@@ -85,7 +85,7 @@ export default class Backup extends TtaCommand {
   private list(store: BackupStore, project: string, json: boolean): void {
     const backups = store.list(project).reverse()
     if (json) {
-      writeJson(backups.map((b) => listEntry(b)))
+      writeJson(backups.map((b) => backupListEntry(b)))
       return
     }
     if (backups.length === 0) {
@@ -120,27 +120,5 @@ export default class Backup extends TtaCommand {
       throw new TtaError(`backup ${stored.id} did not verify: ${[...result.checksums, ...result.services.filter((s) => !s.ok).map((s) => `${s.service}: ${s.detail}`)].join('; ')}`, ExitCode.failed)
     }
     if (!json) process.stdout.write(`${chalk.green('✔')} backup ${stored.id} verified: checksums match and every service loads\n`)
-  }
-}
-
-function totalBytes(m: Manifest): number {
-  return Object.values(m.services).reduce((sum, e) => sum + e.bytes, 0)
-}
-
-function listEntry(b: StoredBackup): Record<string, unknown> {
-  const m = b.manifest
-  if (!m) return {id: b.id, dir: b.dir, problems: b.problems}
-  return {
-    id: b.id,
-    dir: b.dir,
-    project: m.project,
-    reason: m.reason,
-    started: m.started,
-    finished: m.finished,
-    complete: m.complete,
-    bytes: totalBytes(m),
-    services: Object.fromEntries(Object.entries(m.services).map(([s, e]) => [s, {strategy: e.strategy, bytes: e.bytes, files: e.files.length}])),
-    failed: m.failed,
-    verified: b.verify ?? null,
   }
 }

@@ -42,6 +42,23 @@ export async function stop(conn: EngineConnection, projectName: string, services
   return containers
 }
 
+/**
+ * Restarts the named services' containers (stop, then start; every container of a service at
+ * once). A stopped container is started. Returns the containers restarted.
+ */
+export async function restart(conn: EngineConnection, projectName: string, services: string[], onEvent: (e: StopEvent | {service: string; container: string; status: 'restarting' | 'restarted'; elapsedMs: number}) => void): Promise<ObservedContainer[]> {
+  const containers = (await observeContainers(conn.docker, projectName)).filter((c) => services.includes(c.service))
+  const t0 = Date.now()
+  await Promise.all(
+    containers.map(async (c) => {
+      onEvent({service: c.service, container: c.name, status: 'restarting', elapsedMs: Date.now() - t0})
+      await conn.docker.getContainer(c.id).restart()
+      onEvent({service: c.service, container: c.name, status: 'restarted', elapsedMs: Date.now() - t0})
+    }),
+  )
+  return containers
+}
+
 /** A minimal Project (services and their depends_on) rebuilt from Compose's container labels. */
 export function graphFromLabels(containers: Array<Pick<ObservedContainer, 'service' | 'labels'>>): Project {
   const services: Project['services'] = {}

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {loadProject} from '../../../src/compose/load.js'
+import {DEFAULT_UI_PORT} from '../../../src/dashboard/model.js'
 import {bundledComposeDir, packageRoot} from '../../../src/paths.js'
 import {bundledFilesFor} from '../../../src/workspace/project.js'
 
@@ -45,6 +46,11 @@ describe('.devcontainer/devcontainer.json', () => {
       expect(config.portsAttributes[String(port)]?.label).toBeTruthy()
     }
     expect(bundledComposeDir).toContain('compose')
+  })
+
+  it('forwards the tta ui port (its default)', () => {
+    expect(config.forwardPorts).toContain(DEFAULT_UI_PORT)
+    expect(config.portsAttributes[String(DEFAULT_UI_PORT)]?.label).toBe('tta ui')
   })
 
   it('installs and links tta after creation, and recommends the project extensions', () => {
