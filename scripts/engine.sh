@@ -116,13 +116,14 @@ ensure_engine26() {
   rm -rf "$work"
 }
 
-dockerd_cmd=(dockerd --pidfile /var/run/docker.pid)
+# 20.10 keeps its own data and exec roots; 26, the engine users run, has the standard ones
+# (/var/lib/docker), where tools that read the engine's files (the cAdvisor stand-in) look.
+dockerd_cmd=(dockerd --pidfile /var/run/docker.pid --data-root /var/lib/docker-20.10 --exec-root /var/run/docker-20.10)
 dockerd_env=()
 if [ "$want" = 26 ]; then
   command -v runc >/dev/null 2>&1 || die "runc missing: install bookworm's docker.io (it brings runc) and retry"
   ensure_engine26
-  dockerd_cmd=("$engine26_dir/usr/sbin/dockerd" --pidfile /var/run/docker.pid --data-root /var/lib/docker-26
-    --exec-root /var/run/docker-26)
+  dockerd_cmd=("$engine26_dir/usr/sbin/dockerd" --pidfile /var/run/docker.pid)
   # docker-init, docker-proxy and containerd come from the unpacked tree; runc from bookworm.
   dockerd_env=(env "PATH=$engine26_dir/usr/sbin:$engine26_dir/usr/bin:$engine26_dir/usr/libexec/docker:$PATH")
 fi
