@@ -8,6 +8,8 @@ import type {Readiness, ReadyBy, WaitOptions} from './readiness.js'
 
 /** Gaps between host-side probes: quick at first, then easing off, never a storm. */
 export const PROBE_BACKOFF = {firstMs: 50, factor: 1.5, maxMs: 250} as const
+/** With a host probe gating it, the real check still runs after 2 s, then every 4, 8 s: never only the probe's word. */
+export const FALLBACK_EXEC = {firstMs: 2_000, factor: 2, maxMs: 8_000} as const
 /** Gaps between healthcheck execs: each runs the service's own check program inside it, at its expense. */
 export const EXEC_BACKOFF = {firstMs: 100, factor: 2, maxMs: 1_000} as const
 /** The safety-net look at the container when no event says anything (an engine without events, a missed one). */
@@ -66,6 +68,11 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
     let execGap: number | undefined
     // With a host probe the exec waits for it; without one it is the check.
     let nextExec = readiness.kind === 'healthcheck' && !readiness.probe ? 0 : Number.POSITIVE_INFINITY
+    // Gated by a host probe, the real check still runs now and then: a probe that cannot see what
+    // the check sees must not hold readiness back, and a failure names the check's own output.
+    let fallbackGap: number | undefined
+    let nextFallback = readiness.kind === 'healthcheck' && readiness.probe ? Date.now() + FALLBACK_EXEC.firstMs : Number.POSITIVE_INFINITY
+    let lastProbeError = ''
     let running = false
     let lastState = 'created'
     for (;;) {
@@ -92,6 +99,7 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
         if (probe && Date.now() >= nextProbe) {
           const result = await runProbe(probe)
           options.onProbe?.(result.ok ? `${probe.type} probe answered` : `${probe.type} probe: ${result.error ?? 'no answer'}`)
+          if (!result.ok) lastProbeError = result.error ?? 'no answer'
           if (result.ok) {
             if (readiness.kind === 'port') return 'port'
             // The service answers: its own check should pass now. When the engine runs that same
@@ -108,7 +116,11 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
           probeGap = nextGap(probeGap, PROBE_BACKOFF)
           nextProbe = Date.now() + probeGap
         }
-        if (readiness.kind === 'healthcheck' && Date.now() >= nextExec) {
+        if (readiness.kind === 'healthcheck' && Date.now() >= Math.min(nextExec, nextFallback)) {
+          if (readiness.probe) {
+            fallbackGap = nextGap(fallbackGap, FALLBACK_EXEC)
+            nextFallback = Date.now() + fallbackGap
+          }
           const left = options.deadline - Date.now()
           const result = await execIn(container, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left))).catch((error: unknown) => {
             // 409: it stopped or began restarting since the last look; the next look says which.
@@ -130,11 +142,11 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
       if (Date.now() >= options.deadline) {
         const why =
           readiness.kind === 'healthcheck'
-            ? `healthcheck did not pass${lastOutput ? ` (last output: ${lastOutput})` : ''}`
+            ? `healthcheck did not pass${lastOutput ? ` (last output: ${lastOutput})` : lastProbeError ? ` (host probe: ${lastProbeError})` : ''}`
             : `port ${readiness.probe.type === 'tcp' ? `${readiness.probe.host}:${readiness.probe.port}` : readiness.port} did not answer`
         throw new NotReadyError(service.name, `not ready before the timeout: ${why}`, lastState)
       }
-      const until = Math.min(nextInspect, running ? Math.min(readiness.kind === 'healthcheck' && !readiness.probe ? nextExec : nextProbe, nextExec) : nextInspect, options.deadline)
+      const until = Math.min(nextInspect, running ? Math.min(readiness.kind === 'healthcheck' && !readiness.probe ? nextExec : nextProbe, nextExec, nextFallback) : nextInspect, options.deadline)
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(done, Math.max(0, until - Date.now()))
         function done(): void {
