@@ -10,7 +10,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 
 import {parseDotenv} from '../../../src/compose/dotenv.js'
 import {loadProject, type LoadOptions} from '../../../src/compose/load.js'
-import {InputErrors} from '../../../src/errors.js'
+import {errorsOf} from './support.js'
 
 let dir: string
 
@@ -28,16 +28,6 @@ function write(name: string, text: string): string {
 function load(files: Record<string, string>, options: Partial<LoadOptions> = {}): ReturnType<typeof loadProject> {
   const paths = Object.entries(files).map(([name, text]) => write(name, text))
   return loadProject({files: paths, environment: {}, envFiles: [], projectName: 'p', ...options})
-}
-
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof InputErrors) return e.errors.map((x) => x.message)
-    throw e
-  }
-  throw new Error('expected InputErrors')
 }
 
 describe('silent differences (issue 18)', () => {

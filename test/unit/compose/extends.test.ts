@@ -5,7 +5,7 @@ import path from 'node:path'
 import {beforeEach, describe, expect, it} from 'vitest'
 
 import {loadProject} from '../../../src/compose/load.js'
-import {InputErrors} from '../../../src/errors.js'
+import {errorsOf} from './support.js'
 
 let dir: string
 
@@ -24,16 +24,6 @@ function write(files: Record<string, string>): void {
 function load(files: Record<string, string>, main: string[] = ['compose.yaml']): ReturnType<typeof loadProject> {
   write(files)
   return loadProject({files: main.map((f) => path.join(dir, f)), environment: {HOME: '/root'}, envFiles: []})
-}
-
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof InputErrors) return e.errors.map((x) => x.message)
-    throw e
-  }
-  throw new Error('expected InputErrors')
 }
 
 describe('extends', () => {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {beforeEach, describe, expect, it} from 'vitest'
 
 import {loadProject} from '../../../src/compose/load.js'
-import {InputErrors} from '../../../src/errors.js'
+import {errorsOf} from './support.js'
 
 let dir: string
 
@@ -24,16 +24,6 @@ function load(
     writeFileSync(file, text)
   }
   return loadProject({files: main.map((f) => path.join(dir, f)), environment, envFiles: []})
-}
-
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof InputErrors) return e.errors.map((x) => x.message)
-    throw e
-  }
-  throw new Error('expected InputErrors')
 }
 
 describe('include', () => {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {beforeEach, describe, expect, it} from 'vitest'
 
 import {loadProject, type LoadOptions} from '../../../src/compose/load.js'
-import {InputErrors} from '../../../src/errors.js'
+import {errorsOf} from './support.js'
 
 let dir: string
 
@@ -23,16 +23,6 @@ function write(name: string, text: string): string {
 function load(files: Record<string, string>, options: Partial<LoadOptions> = {}): ReturnType<typeof loadProject> {
   const paths = Object.entries(files).map(([name, text]) => write(name, text))
   return loadProject({files: paths, environment: {HOME: '/root'}, envFiles: [], ...options})
-}
-
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof InputErrors) return e.errors.map((x) => x.message)
-    throw e
-  }
-  throw new Error('expected InputErrors')
 }
 
 describe('normalization (checked against docker compose 2.26 config --format json)', () => {
