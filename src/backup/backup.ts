@@ -47,6 +47,8 @@ export interface BackupRequest {
   store: BackupStore
   services?: string[]
   reason: string
+  /** Written to the manifest: `auto` for the safety snapshots tta takes by itself. */
+  label?: string
   offline?: boolean
   ttaVersion: string
   readyTimeoutMs: number
@@ -160,6 +162,7 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
     tta: request.ttaVersion,
     project,
     reason: request.reason,
+    ...(request.label !== undefined ? {label: request.label} : {}),
     started: started.toISOString(),
     finished: now().toISOString(),
     complete: failed.length === 0,
@@ -196,7 +199,8 @@ export interface RetentionResult {
 
 /** Applies the retention policy to the project's backups and clears abandoned partial ones. */
 export function applyRetention(store: BackupStore, project: string, policy: RetentionPolicy, clock: Clock = Date.now): RetentionResult {
-  const listed = store.list(project).filter((b) => b.manifest)
+  // Auto snapshots have their own retention (src/backup/auto.ts): they never push out a manual backup, nor it them.
+  const listed = store.list(project).filter((b) => b.manifest && b.manifest.label !== 'auto')
   const plan = planRetention(
     listed.map((b) => ({id: b.id, createdMs: Date.parse(b.manifest?.started ?? ''), complete: b.manifest?.complete ?? false})),
     policy,

@@ -52,6 +52,7 @@ function collect(e: unknown, errors: InputError[]): void {
 interface InterpolationState {
   lookup: Lookup
   used: Record<string, string>
+  defaults: Record<string, string>
   warned: Set<string>
   warnings: string[]
   errors: InputError[]
@@ -75,6 +76,9 @@ function interpolateTree(node: PNode, keyPath: string, st: InterpolationState): 
       lookup: st.lookup,
       onUse: (name, v) => {
         st.used[name] = v ?? ''
+      },
+      onDefault: (name, v) => {
+        st.defaults[name] = v
       },
       onUnset: (name) => {
         if (st.warned.has(name)) return
@@ -142,7 +146,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
   // An unreadable .env would make every variable it sets look unset: report the .env alone.
   if (errors.length > 0) throw new InputErrors(errors)
   const lookup: Lookup = (name) => base[name] ?? fromFiles[name]
-  const st: InterpolationState = {lookup, used: {}, warned: new Set(), warnings, errors}
+  const st: InterpolationState = {lookup, used: {}, defaults: {}, warned: new Set(), warnings, errors}
 
   const trees: PMap[] = []
   for (const file of files) {
@@ -186,5 +190,5 @@ export function loadProject(options: LoadOptions): LoadedProject {
     warnings,
   })
   if (errors.length > 0) throw new InputErrors(sortErrors(errors, files))
-  return {project, workingDir, configFiles: files, environment: st.used, warnings}
+  return {project, workingDir, configFiles: files, environment: st.used, defaults: st.defaults, warnings}
 }
