@@ -56,6 +56,7 @@ export async function takeAutoSnapshot(request: AutoSnapshotRequest): Promise<Au
     services: wanted.map((t) => t.service),
     reason: request.reason,
     label: AUTO_LABEL,
+    parallel: true,
     offline: true,
     ttaVersion: request.ttaVersion,
     readyTimeoutMs: request.readyTimeoutMs,

@@ -47,6 +47,8 @@ export interface BackupRequest {
   store: BackupStore
   services?: string[]
   reason: string
+  /** Back up the services at the same time (auto snapshots: they hold up a clean or a restore). */
+  parallel?: boolean
   /** Written to the manifest: `auto` for the safety snapshots tta takes by itself. */
   label?: string
   offline?: boolean
@@ -100,7 +102,7 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
   const entries: Record<string, ServiceBackup> = {}
   const failed: Manifest['failed'] = []
   try {
-    for (const item of plan.items) {
+    const backupOne = async (item: BackupItem): Promise<void> => {
       const {target, strategy} = item
       const service = target.service
       const serviceStarted = now()
@@ -147,6 +149,15 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
         failed.push({service, error: message})
         emit({type: 'service', service, phase: 'failed', strategy, detail: message, elapsedMs: Date.now() - t0})
       }
+    }
+    if (request.parallel) {
+      // Every service settles before the first error is thrown: nothing still writes when the directory goes.
+      const results = await Promise.allSettled(plan.items.map(backupOne))
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (rejected) throw rejected.reason
+      failed.sort((a, b) => (a.service < b.service ? -1 : 1))
+    } else {
+      for (const item of plan.items) await backupOne(item)
     }
   } catch (error) {
     pending.abandon()
