@@ -3,8 +3,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {allocatePorts, BLOCK_SIZE, blockStart} from '../../../src/engine/port-allocation.js'
-import {portVariable} from '../../../src/engine/ports.js'
+import type {LoadedProject} from '../../../src/compose/model.js'
+import {allocatePorts, BLOCK_SIZE, blockStart, reassignablePorts} from '../../../src/engine/port-allocation.js'
+import {PortInUseError, portVariable} from '../../../src/engine/ports.js'
+import {UpFailedError} from '../../../src/engine/up.js'
 import {recordedPorts, recordPorts, userSetVariables} from '../../../src/workspace/port-state.js'
 
 describe('port allocation', () => {
@@ -63,5 +65,26 @@ describe('port allocation', () => {
   it('counts variables from the environment and .env as the user\'s own', () => {
     const set = userSetVariables('TTA_REDIS_PORT=7000\n# TTA_X_PORT=1\n', {TTA_POSTGRES_PORT: '5433', EMPTY: ''})
     expect([...set].sort()).toEqual(['TTA_POSTGRES_PORT', 'TTA_REDIS_PORT'])
+  })
+})
+
+describe('reassignablePorts', () => {
+  const loaded = {
+    project: {name: 'p', services: {redis: {name: 'redis', ports: [{target: 6379, published: '6379', host_ip: '127.0.0.1', protocol: 'tcp'}]}}},
+    environment: {TTA_REDIS_PORT: '', TTA_BIND_IP: ''},
+    defaults: {TTA_REDIS_PORT: '6379', TTA_BIND_IP: '127.0.0.1'},
+  } as unknown as LoadedProject
+  const conflict = new PortInUseError([{service: 'redis', host: '127.0.0.1', port: 6379}])
+
+  it('reallocates a defaulted port variable, on the preflight or at container start', () => {
+    expect(reassignablePorts(conflict, loaded, new Set())).toEqual([{variable: 'TTA_REDIS_PORT', host: '127.0.0.1'}])
+    const atStart = new UpFailedError([{service: 'redis', reason: 'taken', logs: [], portTaken: 6379}], [])
+    expect(reassignablePorts(atStart, loaded, new Set())).toEqual([{variable: 'TTA_REDIS_PORT', host: '127.0.0.1'}])
+  })
+
+  it('leaves the user\'s own variable and other failures alone', () => {
+    expect(reassignablePorts(conflict, loaded, new Set(['TTA_REDIS_PORT']))).toBeUndefined()
+    expect(reassignablePorts(new UpFailedError([{service: 'redis', reason: 'exited', logs: []}], []), loaded, new Set())).toBeUndefined()
+    expect(reassignablePorts(new Error('other'), loaded, new Set())).toBeUndefined()
   })
 })
