@@ -6,6 +6,7 @@
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -19,6 +20,8 @@ const wtA = join(base, `wta${stamp}`)
 const wtB = join(base, `wtb${stamp}`)
 const projectA = `tta-wta${stamp}`
 const projectB = `tta-wtb${stamp}`
+const wtC = join(base, `wtc${stamp}`)
+const projectC = `tta-wtc${stamp}`
 // The stacks are kept small: two cores are shared with other agents.
 const SERVICES = ['redis', 'postgres']
 
@@ -83,11 +86,22 @@ beforeAll(() => {
   git(main, ['commit', '-q', '-m', 'fixture'])
   git(main, ['worktree', 'add', '-q', wtA, '-b', `a${stamp}`])
   git(main, ['worktree', 'add', '-q', wtB, '-b', `b${stamp}`])
+  git(main, ['worktree', 'add', '-q', wtC, '-b', `c${stamp}`])
 })
+
+/** Listens on 127.0.0.1:port; undefined when something else already does (then it is taken anyway). */
+function holdPort(port: number): Promise<Server | undefined> {
+  return new Promise((resolvePromise) => {
+    const server = createServer()
+    server.once('error', () => resolvePromise(undefined))
+    server.listen({host: '127.0.0.1', port, exclusive: true}, () => resolvePromise(server))
+  })
+}
 
 afterAll(async () => {
   await cleanupProject(projectA)
   await cleanupProject(projectB)
+  await cleanupProject(projectC)
   removeWorkspace(base)
 }, 120_000)
 
@@ -139,6 +153,28 @@ describe('parallel stacks per git worktree', () => {
     const again = await tta(wtA, ['dev', ...SERVICES])
     expect(again.code, again.stderr).toBe(0)
     expect(ports(await status(wtA))).toEqual(firstA)
+  })
+
+  it('a taken default port: --strict-ports refuses (exit 2, port named, nothing created); without it a free one is allocated and recorded', async () => {
+    // Held for a few seconds at most; when another stack holds it, it is taken all the same.
+    const server = await holdPort(6379)
+    try {
+      const strict = await tta(wtC, ['dev', 'redis', '--strict-ports'])
+      expect(strict.code, strict.stderr).toBe(2)
+      expect(strict.stderr).toContain('redis: host port 127.0.0.1:6379 is already in use')
+      expect((await status(wtC)).services).toEqual([])
+
+      const allocated = await tta(wtC, ['dev', 'redis'])
+      expect(allocated.code, allocated.stderr).toBe(0)
+      const port = ports(await status(wtC)).redis as number
+      expect(port).toBeGreaterThanOrEqual(20_000)
+      expect(port).toBeLessThanOrEqual(29_999)
+      expect(allocated.stderr).toContain(`TTA_REDIS_PORT: the port was taken, using ${port}`)
+      const file = JSON.parse(readFileSync(join(wtC, '.tta', 'ports.json'), 'utf8')) as {projects: Record<string, {ports: Record<string, number>}>}
+      expect(file.projects[projectC]?.ports).toEqual({TTA_REDIS_PORT: port})
+    } finally {
+      await new Promise((r) => (server ? server.close(r) : r(undefined)))
+    }
   })
 
   it('seeds worktree B from A\'s latest backup (tta dev --from A): equal rows', async () => {
