@@ -5,13 +5,13 @@
 // `tta clean --volumes -y` then `tta undo -y` brings postgres rows and redis keys back.
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {cleanupProject, dockerExec, fixtureWorkspace, removeWorkspace, runTta} from './helpers.js'
+import {cleanupProject, docker, dockerExec, fixtureWorkspace, removeWorkspace, runTta, standinImage} from './helpers.js'
 
 const stamp = `${process.pid.toString(36)}${Date.now().toString(36).slice(-5)}`
 const base = mkdtempSync(join(tmpdir(), 'tta-wt-'))
@@ -22,6 +22,8 @@ const projectA = `tta-wta${stamp}`
 const projectB = `tta-wtb${stamp}`
 const wtC = join(base, `wtc${stamp}`)
 const projectC = `tta-wtc${stamp}`
+/** The postgres stand-in under two major-version tags of our own, to change a datastore's major version. */
+const pgRepo = `tta-e2e-${stamp}/postgres`
 // The stacks are kept small: two cores are shared with other agents.
 const SERVICES = ['redis', 'postgres']
 
@@ -102,6 +104,8 @@ afterAll(async () => {
   await cleanupProject(projectA)
   await cleanupProject(projectB)
   await cleanupProject(projectC)
+  // Only the two tags this file added; the stand-in image keeps its own.
+  await docker(['rmi', `${pgRepo}:15`, `${pgRepo}:16`], {allowFailure: true})
   removeWorkspace(base)
 }, 120_000)
 
@@ -207,5 +211,25 @@ describe('parallel stacks per git worktree', () => {
     const undo = await tta(wtB, ['undo', '-y'])
     expect(undo.code, undo.stderr + undo.stdout).toBe(0)
     expect(await checksums(projectB, wtB)).toEqual(before)
+  })
+
+  it('recreating a datastore on another major version takes an auto snapshot first', async () => {
+    await docker(['tag', standinImage('postgres'), `${pgRepo}:15`])
+    await docker(['tag', standinImage('postgres'), `${pgRepo}:16`])
+    const config = join(wtC, 'tta.config.yaml')
+    const original = readFileSync(config, 'utf8')
+    writeFileSync(config, original.replace('postgres:15.5-alpine: tta-standin/postgres:local', `postgres:15.5-alpine: ${pgRepo}:15`))
+    const first = await tta(wtC, ['dev', 'postgres'])
+    expect(first.code, first.stderr).toBe(0)
+    await psql(projectC, 'CREATE TABLE items (id int PRIMARY KEY)')
+    await psql(projectC, 'INSERT INTO items SELECT generate_series(1, 100)')
+
+    writeFileSync(config, original.replace('postgres:15.5-alpine: tta-standin/postgres:local', `postgres:15.5-alpine: ${pgRepo}:16`))
+    const upgraded = await tta(wtC, ['dev', 'postgres'])
+    expect(upgraded.code, upgraded.stderr).toBe(0)
+    expect(upgraded.stderr).toMatch(/auto snapshot \d{8}T\d{6}Z\S* taken before changing postgres to another major version/)
+    const list = JSON.parse((await tta(wtC, ['backup', '--list', '--json'])).stdout) as Array<{label: string | null; reason: string; services: Record<string, {strategy: string}>}>
+    const snapshot = list.find((b) => b.label === 'auto' && b.reason.includes(`${pgRepo}:15 → ${pgRepo}:16`))
+    expect(snapshot?.services.postgres?.strategy).toBe('postgres')
   })
 })
