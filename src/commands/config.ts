@@ -4,7 +4,8 @@ import {stringify} from 'yaml'
 import {TtaCommand} from '../base-command.js'
 import {composeView} from '../compose/view.js'
 import {writeJson} from '../ui/output.js'
-import {loadWorkspaceProject, MODES} from '../workspace/project.js'
+import {loadWorkspaceProject, MODES, projectNameFor} from '../workspace/project.js'
+import {withRecordedPorts} from '../workspace/port-state.js'
 import {ensureSecrets} from '../workspace/secrets.js'
 
 export default class Config extends TtaCommand {
@@ -47,6 +48,8 @@ export default class Config extends TtaCommand {
       files: flags.file,
       projectName: flags['project-name'],
       profiles: flags.profile,
+      // The ports `tta dev` allocated for this checkout, so the model shown is the one that runs.
+      environment: flags.file ? undefined : withRecordedPorts(workspace, projectNameFor({projectName: flags['project-name'], workspace}), process.env),
     })
     for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`)
     if (flags.services) {

@@ -1,4 +1,4 @@
-import {readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assignedNames} from './secrets.js'
@@ -48,4 +48,15 @@ export function userSetVariables(envFileText: string, environment: NodeJS.Proces
   const names = assignedNames(envFileText)
   for (const [name, value] of Object.entries(environment)) if (value !== undefined && value !== '') names.add(name)
   return names
+}
+
+/**
+ * The environment a command loads the compose files with: `environment` plus the ports recorded
+ * for the project, for every variable the user did not set. So `tta config` and `tta doctor`
+ * show the ports `tta dev` uses.
+ */
+export function withRecordedPorts(workspace: {root: string; envFile: string}, project: string, environment: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const userSet = userSetVariables(existsSync(workspace.envFile) ? readFileSync(workspace.envFile, 'utf8') : '', environment)
+  const recorded = Object.entries(recordedPorts(workspace.root, project)).filter(([name]) => !userSet.has(name))
+  return {...environment, ...Object.fromEntries(recorded.map(([name, port]) => [name, String(port)]))}
 }
