@@ -6,7 +6,7 @@ import {dirname} from 'node:path'
 
 import {snapshotBeforeMajorChange} from './backup/auto.js'
 import {checksumsOrRefuse, planRestore, restore} from './backup/restore.js'
-import {seedSource} from './backup/seed.js'
+import {seedSource, type SeedBackup} from './backup/seed.js'
 import {backupSettings} from './backup/settings.js'
 import {BackupStore} from './backup/store.js'
 import {discoverTargets} from './backup/targets.js'
@@ -58,6 +58,8 @@ export abstract class UpCommand extends TtaCommand {
     const workspace = this.openWorkspace(flags)
     // A bad --project-name is refused before the first run writes anything (.env).
     projectNameFor({projectName: flags['project-name'], workspace})
+    // So is a bad --from: nothing is written or started.
+    const seedFrom = flags.from === undefined ? undefined : seedSource(flags.from, {cwd: process.cwd(), store: this.backupStore(workspace)})
     if (!flags.file) {
       const secrets = ensureSecrets(workspace.envFile)
       if (secrets.generated.length > 0) {
@@ -123,7 +125,7 @@ export abstract class UpCommand extends TtaCommand {
           loaded = load()
         }
       }
-      if (flags.from) notices.push(await this.seed(flags.from, {conn, workspace, project: loaded.project.name, snapshot: !flags['no-snapshot'], timeoutMs: flags.timeout * 1000}))
+      if (seedFrom) notices.push(await this.seed(seedFrom, {conn, workspace, project: loaded.project.name, snapshot: !flags['no-snapshot'], timeoutMs: flags.timeout * 1000}))
       await progress.finish()
       for (const notice of notices) process.stderr.write(chalk.dim(`${notice}\n`))
       const rows = result.plan.levels.flat().map((name) => {
@@ -146,9 +148,8 @@ export abstract class UpCommand extends TtaCommand {
   }
 
   /** `--from`: restores the seed backup into the datastores this run has (safety snapshot first); returns what it did, in words. */
-  private async seed(from: string, options: {conn: EngineConnection; workspace: Workspace; project: string; snapshot: boolean; timeoutMs: number}): Promise<string> {
+  private async seed(source: SeedBackup, options: {conn: EngineConnection; workspace: Workspace; project: string; snapshot: boolean; timeoutMs: number}): Promise<string> {
     const store = this.backupStore(options.workspace)
-    const source = seedSource(from, {cwd: process.cwd(), store})
     const targets = await discoverTargets(options.conn.docker, options.project)
     const services = Object.keys(source.manifest.services).filter((service) => targets.has(service))
     if (services.length === 0) {
