@@ -47,6 +47,10 @@ export interface BackupRequest {
   store: BackupStore
   services?: string[]
   reason: string
+  /** Back up the services at the same time (auto snapshots: they hold up a clean or a restore). */
+  parallel?: boolean
+  /** Written to the manifest: `auto` for the safety snapshots tta takes by itself. */
+  label?: string
   offline?: boolean
   ttaVersion: string
   readyTimeoutMs: number
@@ -98,7 +102,7 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
   const entries: Record<string, ServiceBackup> = {}
   const failed: Manifest['failed'] = []
   try {
-    for (const item of plan.items) {
+    const backupOne = async (item: BackupItem): Promise<void> => {
       const {target, strategy} = item
       const service = target.service
       const serviceStarted = now()
@@ -146,6 +150,15 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
         emit({type: 'service', service, phase: 'failed', strategy, detail: message, elapsedMs: Date.now() - t0})
       }
     }
+    if (request.parallel) {
+      // Every service settles before the first error is thrown: nothing still writes when the directory goes.
+      const results = await Promise.allSettled(plan.items.map(backupOne))
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (rejected) throw rejected.reason
+      failed.sort((a, b) => (a.service < b.service ? -1 : 1))
+    } else {
+      for (const item of plan.items) await backupOne(item)
+    }
   } catch (error) {
     pending.abandon()
     throw error
@@ -160,6 +173,7 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
     tta: request.ttaVersion,
     project,
     reason: request.reason,
+    ...(request.label !== undefined ? {label: request.label} : {}),
     started: started.toISOString(),
     finished: now().toISOString(),
     complete: failed.length === 0,
@@ -196,7 +210,8 @@ export interface RetentionResult {
 
 /** Applies the retention policy to the project's backups and clears abandoned partial ones. */
 export function applyRetention(store: BackupStore, project: string, policy: RetentionPolicy, clock: Clock = Date.now): RetentionResult {
-  const listed = store.list(project).filter((b) => b.manifest)
+  // Auto snapshots have their own retention (src/backup/auto.ts): they never push out a manual backup, nor it them.
+  const listed = store.list(project).filter((b) => b.manifest && b.manifest.label !== 'auto')
   const plan = planRetention(
     listed.map((b) => ({id: b.id, createdMs: Date.parse(b.manifest?.started ?? ''), complete: b.manifest?.complete ?? false})),
     policy,

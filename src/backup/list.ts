@@ -8,6 +8,8 @@ export interface BackupListEntry {
   /** Absent when the manifest does not read; `problems` says why. */
   project?: string
   reason?: string
+  /** 'auto' for the safety snapshots tta takes before it deletes or overwrites data. */
+  label?: string | null
   started?: string
   finished?: string
   complete?: boolean
@@ -30,6 +32,7 @@ export function backupListEntry(b: StoredBackup): BackupListEntry {
     dir: b.dir,
     project: m.project,
     reason: m.reason,
+    label: m.label ?? null,
     started: m.started,
     finished: m.finished,
     complete: m.complete,

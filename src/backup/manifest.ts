@@ -58,6 +58,8 @@ export interface Manifest {
   project: string
   /** Why it was taken: `manual`, `before restore of <id>`, `before clean`. */
   reason: string
+  /** `auto`: a safety snapshot tta took by itself (before clean --volumes, a restore, a major upgrade); kept apart by retention. */
+  label?: string
   started: string
   finished: string
   /** Every service it set out to back up succeeded. */

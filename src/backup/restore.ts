@@ -2,6 +2,7 @@ import type {EngineConnection} from '../docker/client.js'
 import {dependencyLevels, dependentsOf} from '../engine/graph.js'
 import {graphFromLabels} from '../engine/stop.js'
 import {ExitCode, TtaError} from '../errors.js'
+import {AUTO_LABEL, pruneAutoSnapshots} from './auto.js'
 import {backup as takeBackup} from './backup.js'
 import type {BackupEmit} from './events.js'
 import type {Manifest, ServiceBackup} from './manifest.js'
@@ -100,6 +101,7 @@ export async function restore(plan: RestorePlan, options: RestoreOptions): Promi
         store: options.store,
         services: plan.items.map((i) => i.service),
         reason: `before restore of ${plan.backup.id}`,
+        label: AUTO_LABEL,
         offline: true,
         ttaVersion: options.ttaVersion,
         readyTimeoutMs: options.readyTimeoutMs,
@@ -108,6 +110,7 @@ export async function restore(plan: RestorePlan, options: RestoreOptions): Promi
       })
       if (!safety.manifest.complete) throw new Error(safety.manifest.failed.map((f) => `${f.service}: ${f.error}`).join('; '))
       outcome.safetyBackup = safety.manifest.id
+      pruneAutoSnapshots(options.store, options.project)
     } catch (error) {
       if (error instanceof InterruptedError || signal?.aborted) throw error
       throw new TtaError(`could not take the safety backup, nothing was restored: ${(error as Error).message}`, ExitCode.failed, 'fix the cause, or pass --no-safety-backup to restore without one')

@@ -15,7 +15,7 @@ export abstract class TtaCommand extends Command {
       helpGroup: 'GLOBAL',
     }),
     'project-name': Flags.string({
-      description: 'compose project name (default: tta.config.yaml projectName, else "tta")',
+      description: 'compose project name (default: tta.config.yaml projectName, else "tta", or "tta-<dir>" in a linked git worktree)',
       helpGroup: 'GLOBAL',
     }),
     // bin/run.js reads it before anything loads (it sets DEBUG=tta:*); declared here for help and parsing.

@@ -96,7 +96,7 @@ export default class Backup extends TtaCommand {
       const m = b.manifest
       if (!m) return [b.id, chalk.red('unreadable manifest'), '', '', '', (b.problems ?? []).slice(0, 1).join('')]
       const verified = b.verify ? (b.verify.ok ? chalk.green(`yes ${formatAge(Date.now() - Date.parse(b.verify.at))} ago`) : chalk.red('FAILED')) : 'no'
-      const note = [m.complete ? '' : chalk.yellow(`partial (${m.failed.map((f) => f.service).join(', ')} failed)`), m.reason === 'manual' ? '' : m.reason].filter(Boolean).join('; ')
+      const note = [m.complete ? '' : chalk.yellow(`partial (${m.failed.map((f) => f.service).join(', ')} failed)`), m.reason === 'manual' ? '' : m.label ? `${m.label}: ${m.reason}` : m.reason].filter(Boolean).join('; ')
       return [b.id, Object.keys(m.services).join(','), bytes(totalBytes(m)), formatAge(Date.now() - Date.parse(m.started)), verified, note]
     })
     process.stdout.write(`${table(['ID', 'SERVICES', 'SIZE', 'AGE', 'VERIFIED', 'NOTE'], rows)}\n`)

@@ -3,8 +3,9 @@ import chalk from 'chalk'
 
 import {backupSettings} from '../backup/settings.js'
 import {BackupStore} from '../backup/store.js'
+import {takeAutoSnapshot} from '../backup/auto.js'
 import {TtaCommand} from '../cli/base-command.js'
-import {runBackup} from '../cli/backup-runner.js'
+import {interruptible} from '../cli/backup-runner.js'
 import {connectEngine, type EngineConnection} from '../docker/client.js'
 import {clean, planClean} from '../engine/stop.js'
 import {bytes, table} from '../ui/format.js'
@@ -18,8 +19,9 @@ export default class Clean extends TtaCommand {
 
   static override description =
     'Only resources carrying this project\'s com.docker.compose.project label are removed, never anything matched ' +
-    'by name. Lists exactly what it will remove (volumes with their size) and asks first; -y answers yes. With --volumes on a ' +
-    'terminal it also offers a backup first (tta backup, stopped services included); -y skips that question and the backup.'
+    'by name. Lists exactly what it will remove (volumes with their size) and asks first; -y answers yes. Before removing volumes ' +
+    'it takes an automatic safety snapshot (label auto, the last 3 kept, stopped services included), also with -y: `tta undo` ' +
+    'brings the data back. --no-snapshot skips it.'
 
   static override examples = ['<%= config.bin %> clean --dry-run', '<%= config.bin %> clean --volumes -y']
 
@@ -27,6 +29,7 @@ export default class Clean extends TtaCommand {
     volumes: Flags.boolean({description: 'also remove named volumes: THIS DELETES THE DATABASES'}),
     images: Flags.boolean({description: 'also remove images tta built for this project'}),
     'dry-run': Flags.boolean({description: 'list what would be removed and stop'}),
+    'no-snapshot': Flags.boolean({description: 'do not take the automatic safety snapshot before removing volumes'}),
     yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation'}),
   }
 
@@ -50,26 +53,25 @@ export default class Clean extends TtaCommand {
         process.stdout.write('nothing removed\n')
         return
       }
-      // Past confirm() there is a terminal: offer a backup of what is about to be deleted (-y never asks).
-      if (volumes > 0 && (await confirm('Back up the databases and volumes first (tta backup)?'))) {
-        await this.backupFirst(workspace, project, conn)
-      }
     }
+    if (items.some((i) => i.kind === 'volume') && !flags['no-snapshot']) await this.snapshotFirst(workspace, project, conn)
     let removed = 0
     await clean(conn, project, items, () => removed++)
     process.stdout.write(`${chalk.green('✔')} removed ${removed} resource(s)\n`)
   }
 
-  private async backupFirst(workspace: Workspace, project: string, conn: EngineConnection): Promise<void> {
+  private async snapshotFirst(workspace: Workspace, project: string, conn: EngineConnection): Promise<void> {
     const store = new BackupStore(backupSettings(workspace, {}).dir, {workspaceRoot: workspace.root})
     try {
-      // offline: stopped services' volumes are copied as files, so a stopped stack is backed up too.
-      const {manifest, dir} = await runBackup({conn, project, store, reason: 'before clean', offline: true, ttaVersion: this.config.version, readyTimeoutMs: 300_000})
-      if (!manifest.complete) throw new Error(`partial: ${manifest.failed.map((f) => `${f.service}: ${f.error}`).join('; ')}`)
-      process.stdout.write(`${chalk.green('✔')} backup ${manifest.id} in ${dir} (after the next tta dev: tta restore ${manifest.id})\n`)
+      const result = await interruptible(
+        (signal) => takeAutoSnapshot({conn, project, store, reason: 'before clean --volumes', ttaVersion: this.config.version, readyTimeoutMs: 300_000, signal}),
+        'interrupted: the unfinished snapshot was removed; nothing was removed',
+      )
+      if (result.taken) process.stdout.write(`${chalk.green('✔')} auto snapshot ${result.id} of ${result.services.join(', ')} (tta undo brings it back)\n`)
+      else process.stdout.write(chalk.dim(`no auto snapshot: ${result.why}\n`))
     } catch (error) {
-      const exitCode = error instanceof TtaError && error.exitCode === ExitCode.interrupted ? ExitCode.interrupted : ExitCode.failed
-      throw new TtaError(`the backup did not complete, nothing was removed: ${(error as Error).message}`, exitCode, 'run tta clean --volumes again and answer no to the backup question to remove without one')
+      if (error instanceof TtaError && error.exitCode === ExitCode.interrupted) throw error
+      throw new TtaError(`the auto snapshot did not complete, nothing was removed: ${(error as Error).message}`, ExitCode.failed, 'fix the cause, or pass --no-snapshot to remove the volumes without one')
     }
   }
 }

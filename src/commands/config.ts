@@ -4,7 +4,8 @@ import {stringify} from 'yaml'
 import {TtaCommand} from '../cli/base-command.js'
 import {composeView} from '../compose/view.js'
 import {writeJson} from '../ui/output.js'
-import {loadWorkspaceProject, MODES} from '../workspace/project.js'
+import {loadWorkspaceProject, MODES, projectNameFor} from '../workspace/project.js'
+import {withRecordedPorts} from '../workspace/port-state.js'
 import {missingSecrets, UNGENERATED_SECRET} from '../workspace/secrets.js'
 
 export default class Config extends TtaCommand {
@@ -41,12 +42,16 @@ export default class Config extends TtaCommand {
     const loaded = loadWorkspaceProject({
       workspace,
       cwd: process.cwd(),
-      environment: {...process.env, ...Object.fromEntries(missing.map((name) => [name, UNGENERATED_SECRET]))},
       mode: flags.mode as (typeof MODES)[number],
       hotReload: !flags['no-hot-reload'],
       files: flags.file,
       projectName: flags['project-name'],
       profiles: flags.profile,
+      // The ports `tta dev` allocated for this checkout, so the model shown is the one that runs.
+      environment: {
+        ...(flags.file ? process.env : withRecordedPorts(workspace, projectNameFor({projectName: flags['project-name'], workspace}), process.env)),
+        ...Object.fromEntries(missing.map((name) => [name, UNGENERATED_SECRET])),
+      },
     })
     for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`)
     if (flags.services) {

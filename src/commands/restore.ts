@@ -37,7 +37,7 @@ export default class Restore extends TtaCommand {
   static override flags = {
     yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation'}),
     dir: Flags.string({description: 'backup directory (default: tta.config.yaml backup.dir, else <workspace>/.tta/backups)'}),
-    'no-safety-backup': Flags.boolean({description: 'skip the backup of the current state taken before restoring'}),
+    'no-safety-backup': Flags.boolean({description: 'skip the auto snapshot of the current state taken before restoring', aliases: ['no-snapshot']}),
     timeout: Flags.integer({description: 'seconds to wait for each restored service to be ready', default: 300, min: 1}),
   }
 

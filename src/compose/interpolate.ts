@@ -19,6 +19,8 @@ export interface InterpolationContext {
   onUnset?: (name: string) => void
   /** Called for every variable looked up, with the value found (undefined when unset). */
   onUse?: (name: string, value: string | undefined) => void
+  /** Called when a `${NAME:-default}` / `${NAME-default}` falls back to its default, with that value. */
+  onDefault?: (name: string, value: string) => void
 }
 
 const NAME_START = /[A-Za-z_]/
@@ -81,6 +83,12 @@ export function interpolate(s: string, ctx: InterpolationContext): string {
   return out
 }
 
+function fallback(name: string, arg: string, ctx: InterpolationContext): string {
+  const value = interpolate(arg, ctx)
+  ctx.onDefault?.(name, value)
+  return value
+}
+
 function substitute(inner: string, whole: string, ctx: InterpolationContext): string {
   const m = BRACED.exec(inner)
   if (!m) throw new InterpolationError(`invalid interpolation format: "${whole}"`)
@@ -96,9 +104,9 @@ function substitute(inner: string, whole: string, ctx: InterpolationContext): st
       if (!set) ctx.onUnset?.(name)
       return value ?? ''
     case ':-':
-      return nonEmpty ? (value as string) : interpolate(arg, ctx)
+      return nonEmpty ? (value as string) : fallback(name, arg, ctx)
     case '-':
-      return set ? (value as string) : interpolate(arg, ctx)
+      return set ? (value as string) : fallback(name, arg, ctx)
     case ':+':
       return nonEmpty ? interpolate(arg, ctx) : ''
     case '+':

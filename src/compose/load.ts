@@ -55,6 +55,7 @@ function collect(e: unknown, errors: InputError[]): void {
 export interface InterpolationState {
   lookup: Lookup
   used: Record<string, string>
+  defaults: Record<string, string>
   warned: Set<string>
   warnings: string[]
   errors: InputError[]
@@ -78,6 +79,9 @@ function interpolateTree(node: PNode, keyPath: string, st: InterpolationState): 
       lookup: st.lookup,
       onUse: (name, v) => {
         st.used[name] = v ?? ''
+      },
+      onDefault: (name, v) => {
+        st.defaults[name] = v
       },
       onUnset: (name) => {
         if (st.warned.has(name)) return
@@ -234,7 +238,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
           .split(',')
           .map((p) => p.trim())
           .filter((p) => p !== '')
-  const st: InterpolationState = {lookup, used: {}, warned: new Set(), warnings, errors}
+  const st: InterpolationState = {lookup, used: {}, defaults: {}, warned: new Set(), warnings, errors}
 
   const trees: PMap[] = []
   let structural = false
@@ -284,5 +288,5 @@ export function loadProject(options: LoadOptions): LoadedProject {
     warnings,
   })
   if (errors.length > 0) throw new InputErrors(sortErrors(errors, files))
-  return {project, workingDir, configFiles: files, environment: st.used, warnings}
+  return {project, workingDir, configFiles: files, environment: st.used, defaults: st.defaults, warnings}
 }

@@ -302,6 +302,8 @@ export interface LoadedProject {
   configFiles: string[]
   /** Variables the files referenced, with the value used (for `tta config --verbose`). */
   environment: Record<string, string>
+  /** Variables that fell back to their `${NAME:-default}`, with that default (e.g. TTA_REDIS_PORT: 6379). */
+  defaults?: Record<string, string>
   /** Non-fatal findings, e.g. the obsolete `version` key. */
   warnings: string[]
 }

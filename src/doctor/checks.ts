@@ -7,7 +7,8 @@ import {TtaError} from '../errors.js'
 import {observeContainers} from '../engine/observe.js'
 import {findPortConflicts, findPortHolder, portsAreLocal} from '../engine/ports.js'
 import {detectHostContext, type HostContext} from '../workspace/devcontainer.js'
-import {loadWorkspaceProject} from '../workspace/project.js'
+import {loadWorkspaceProject, projectNameFor} from '../workspace/project.js'
+import {withRecordedPorts} from '../workspace/port-state.js'
 import {GENERATED_SECRETS} from '../workspace/secrets.js'
 import type {Workspace} from '../workspace/workspace.js'
 
@@ -60,7 +61,9 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
 
   let loaded: LoadedProject | undefined
   try {
-    loaded = loadWorkspaceProject({workspace, cwd: input.cwd, mode: 'full', projectName: input.projectName, environment: {...env, ...secretsPlaceholder(env)}})
+    // The ports `tta dev` allocated for this checkout (.tta/ports.json) are the ones to check.
+    const environment = withRecordedPorts(workspace, projectNameFor({projectName: input.projectName, workspace}), {...env, ...secretsPlaceholder(env)})
+    loaded = loadWorkspaceProject({workspace, cwd: input.cwd, mode: 'full', projectName: input.projectName, environment})
     checks.push({id: 'compose', title: 'compose files', status: 'ok', detail: `${loaded.configFiles.length} files, ${Object.keys(loaded.project.services).length} services (mode full)`})
   } catch (error) {
     checks.push({id: 'compose', title: 'compose files', status: 'fail', detail: (error as Error).message.split('\n').slice(0, 4).join(' | '), fix: 'run `tta config --mode full` for every problem with its file:line'})

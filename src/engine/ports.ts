@@ -30,18 +30,35 @@ export class PortInUseError extends Error {
  * Host ports that services about to be started will publish. Containers kept running, and those
  * about to be replaced while running, already hold theirs and are left out.
  */
-export function portsToClaim(project: Project, plan: UpPlan, variables: Record<string, string>): PortClaim[] {
+export function portsToClaim(project: Project, plan: UpPlan, variables: Record<string, string>, defaults: Record<string, string> = {}): PortClaim[] {
   const claims: PortClaim[] = []
   for (const name of plan.levels.flat()) {
     const step = plan.services[name]
     if (!step || step.action === 'keep' || (step.action === 'recreate' && step.current?.state === 'running')) continue
     for (const port of project.services[name]?.ports ?? []) {
       if (!port.published || port.protocol !== 'tcp') continue
-      const variable = Object.entries(variables).find(([key, value]) => key.endsWith('_PORT') && value === port.published)?.[0]
+      const variable = portVariable(port.published, variables, defaults)
       claims.push({service: name, host: port.host_ip || '0.0.0.0', port: Number(port.published), variable})
     }
   }
   return claims
+}
+
+/** The `*_PORT` variable a published port came from: set to that value, or unset and defaulting to it. */
+export function portVariable(published: string, variables: Record<string, string>, defaults: Record<string, string> = {}): string | undefined {
+  const ports = Object.keys(variables).filter((key) => key.endsWith('_PORT'))
+  return ports.find((key) => variables[key] === published) ?? ports.find((key) => variables[key] === '' && defaults[key] === published)
+}
+
+/** The engine refused to start a container because a host port was taken after the preflight (a race). */
+export class PortTakenError extends Error {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`host port ${host}:${port} is already in use (another program or container listens there)`)
+    this.name = 'PortTakenError'
+  }
 }
 
 /**
@@ -59,7 +76,7 @@ export function portFromEngineError(message: string): {host: string; port: numbe
   return {host: match[1] ?? match[3] ?? '', port: Number(match[2] ?? match[4])}
 }
 
-function isFree(host: string, port: number): Promise<boolean> {
+export function isFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer()
     server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code !== 'EADDRINUSE'))

@@ -17,7 +17,7 @@ export {ImageError} from './images.js'
 import {COMPOSE_LABEL_VERSION, Label, projectFilter} from './labels.js'
 import {observe} from './observe.js'
 import {planUp, type UpPlan} from './plan.js'
-import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim} from './ports.js'
+import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim, PortTakenError} from './ports.js'
 import {AbortedError, NotReadyError, readinessFor, readyFromListing, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
 import {apiAtLeast} from '../docker/client.js'
 import {containerSpec, droppedFeatures, START_INTERVAL_API, endpointSettings, networkName, serviceHash, serviceNetworks} from './spec.js'
@@ -50,6 +50,8 @@ export interface ServiceFailure {
   state?: string
   exitCode?: number
   logs: string[]
+  /** The host port the engine found taken when starting the container (a race with another program). */
+  portTaken?: number
 }
 
 /** `up` did not bring everything to ready: which services failed, and why. */
@@ -119,7 +121,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
   emit({type: 'plan', plan})
   const outside = options.host?.engineIsOutside ?? false
   if (portsAreLocal(conn.endpoint, outside)) {
-    const conflicts = await findPortConflicts(portsToClaim(project, plan, loaded.environment))
+    const conflicts = await findPortConflicts(portsToClaim(project, plan, loaded.environment, loaded.defaults))
     if (conflicts.length > 0) {
       for (const conflict of conflicts) conflict.holder = await findPortHolder(docker, conflict.port)
       throw new PortInUseError(conflicts)
@@ -258,7 +260,7 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
       } catch (error) {
         // Taken between the preflight and now, or not checkable from here: say it plainly.
         const taken = portFromEngineError((error as Error).message)
-        if (taken) throw new Error(`host port ${taken.host}:${taken.port} is already in use (another program or container listens there)`)
+        if (taken) throw new PortTakenError(taken.host, taken.port)
         throw error
       }
       startedAt = Date.now()
@@ -296,6 +298,7 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
           return
         }
         const failure = await describeFailure(docker, project.name, name, err)
+        if (err instanceof PortTakenError) failure.portTaken = err.port
         if (!(err instanceof DependencyFailed)) failures.push(failure)
         emit({type: 'service', service: name, phase: err instanceof DependencyFailed ? 'skipped' : 'failed', detail: failure.reason, elapsedMs: Date.now() - t0})
       }

@@ -6,7 +6,7 @@ import {serviceUrls} from '../engine/urls.js'
 import {deriveProbe, type DerivedProbe, type PublishedPort, type Reach, type ServiceFacts} from '../probes/derive.js'
 import {runProbe} from '../probes/run.js'
 import type {ProbeOverride} from '../probes/types.js'
-import {countVerdicts, STATUS_SCHEMA_VERSION, toStatusProbe, verdictFor, type Group, type ServiceStatus, type StatusReport} from './model.js'
+import {countVerdicts, endpointsOf, STATUS_SCHEMA_VERSION, toStatusProbe, verdictFor, type Group, type ServiceStatus, type StatusReport} from './model.js'
 import {reachFor} from './reach.js'
 import {containerCgroup, cpuPercent, readCgroupSample, readEngineSample, type CgroupDirs, type StatsSample} from './stats.js'
 
@@ -254,6 +254,7 @@ export async function collectStatus(api: EngineApi, options: CollectOptions): Pr
       healthy: counts.total > 0 && counts.healthy === counts.total,
       counts,
       services,
+      endpoints: endpointsOf(services),
     },
     samples,
   }

@@ -57,6 +57,25 @@ export interface StatusReport {
   healthy: boolean
   counts: Record<Verdict, number> & {total: number}
   services: ServiceStatus[]
+  /** Every published endpoint, flat, with its real host port (allocated ones included): for scripts and agents. */
+  endpoints: StatusEndpoint[]
+}
+
+export interface StatusEndpoint {
+  service: string
+  url: string
+  scheme: string
+  host: string
+  port: number
+}
+
+export function endpointsOf(services: readonly ServiceStatus[]): StatusEndpoint[] {
+  return services.flatMap((s) =>
+    s.urls.map((url) => {
+      const parsed = new URL(url)
+      return {service: s.service, url, scheme: parsed.protocol.replace(/:$/, ''), host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port)}
+    }),
+  )
 }
 
 export function toStatusProbe(result: ProbeResult, source: ProbeSource): StatusProbe {

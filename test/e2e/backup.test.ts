@@ -4,7 +4,7 @@
 // orchestration of neo4j, stop / one-off dump / start, never Neo4j's own dump format). Data goes in through docker exec and the published 127.0.0.1 ports; checksums of the
 // ordered SELECT output and of the redis key/value set prove a round trip; a corrupted file is
 // refused before anything is touched; a SIGKILLed backup leaves nothing listed; clean --volumes
-// on a terminal offers a backup first.
+// on a terminal takes an auto snapshot first.
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
@@ -72,6 +72,7 @@ async function redisChecksum(): Promise<{keys: number; sum: string}> {
 interface Listed {
   id: string
   reason: string
+  label: string | null
   complete: boolean
   services: Record<string, {strategy: string}>
   verified: {ok: boolean} | null
@@ -173,6 +174,7 @@ describe('tta backup / restore on real postgres and redis stand-ins and the neo4
     // The state just before the restore was saved first, and is listed.
     const safety = (await list()).find((b) => b.reason === `before restore of ${id}`)
     expect(safety?.complete).toBe(true)
+    expect(safety?.label).toBe('auto')
     expect(result.stdout).toContain(`tta restore ${safety?.id} -y`)
   })
 
@@ -271,23 +273,21 @@ describe('tta backup / restore on real postgres and redis stand-ins and the neo4
   it('retention: --keep keeps the newest N of this project', async () => {
     const result = await tta(['backup', 'redis', '--keep', '2'])
     expect(result.code, result.stderr).toBe(0)
-    const after = await list()
+    // Auto snapshots (the restore's safety snapshot) have their own retention: not counted here.
+    const after = (await list()).filter((b) => b.label !== 'auto')
     expect(after).toHaveLength(2)
     expect(result.stdout).toMatch(/removed backup \S+ \(beyond the newest 2\)/)
   })
 
-  it('tta clean --volumes on a terminal offers a backup first, then removes the volumes', async () => {
+  it('tta clean --volumes on a terminal asks, takes an auto snapshot, then removes the volumes', async () => {
     const countBefore = (await list()).length
-    const output = await withTerminal(['clean', '--volumes', '--workspace', workspace, '--project-name', project], [
-      [/Remove these \d+ resources/, 'y'],
-      [/Back up the databases and volumes first/, 'y'],
-    ])
+    const output = await withTerminal(['clean', '--volumes', '--workspace', workspace, '--project-name', project], [[/Remove these \d+ resources/, 'y']])
     expect(output.code, output.text).toBe(0)
-    expect(output.text).toMatch(/backup \d{8}T\d{6}Z\S* in /)
+    expect(output.text).toMatch(/auto snapshot \d{8}T\d{6}Z\S* of /)
     expect(output.text).toMatch(/removed \d+ resource/)
     const after = await list()
     expect(after).toHaveLength(countBefore + 1)
-    expect(after[0]?.reason).toBe('before clean')
+    expect(after[0]?.reason).toBe('before clean --volumes')
     expect(Object.keys(after[0]?.services ?? {}).sort()).toEqual(['neo4j', 'postgres', 'redis'])
     const volumes = await docker(['volume', 'ls', '-q', '--filter', `label=${PROJECT_LABEL}=${project}`])
     expect(volumes.stdout.trim()).toBe('')

@@ -70,3 +70,13 @@ describe('interpolate', () => {
     }
   })
 })
+
+describe('onDefault', () => {
+  it('reports the variables that fell back to their default, with the value used', () => {
+    const defaults: Record<string, string> = {}
+    const env: Record<string, string> = {SET_PORT: '7000', EMPTY_PORT: ''}
+    const out = interpolate('${SET_PORT:-1}:${EMPTY_PORT:-2}:${UNSET_PORT-3}:${X:-${Y:-4}}', {lookup: (n) => env[n], onDefault: (name, value) => (defaults[name] = value)})
+    expect(out).toBe('7000:2:3:4')
+    expect(defaults).toEqual({EMPTY_PORT: '2', UNSET_PORT: '3', X: '4', Y: '4'})
+  })
+})

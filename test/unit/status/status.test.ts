@@ -134,7 +134,7 @@ function service(name: string, extra: Partial<ServiceStatus> = {}): ServiceStatu
 
 function report(services: ServiceStatus[]): StatusReport {
   const counts = countVerdicts(services)
-  return {schemaVersion: 1, project: 'tta', engine: 'unix:///var/run/docker.sock', generatedAt: '2026-11-21T23:00:00Z', durationMs: 42, healthy: counts.healthy === counts.total && counts.total > 0, counts, services}
+  return {schemaVersion: 1, project: 'tta', engine: 'unix:///var/run/docker.sock', generatedAt: '2026-11-21T23:00:00Z', durationMs: 42, healthy: counts.healthy === counts.total && counts.total > 0, counts, services, endpoints: []}
 }
 
 describe('metrics', () => {
