@@ -8,6 +8,7 @@
  * - relative paths (build contexts, bind sources, env files) are absolute;
  * - short syntaxes (ports, volumes, depends_on, command strings) are expanded.
  */
+import type {DevelopConfig} from './develop.js'
 
 export type DependencyCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully'
 
@@ -164,6 +165,7 @@ export interface Service {
   secrets?: ServiceFileRef[]
   configs?: ServiceFileRef[]
   scale?: number
+  develop?: DevelopConfig
 }
 
 export interface NetworkConfig {

@@ -30,6 +30,7 @@ import type {
   VolumeConfig,
 } from './model.js'
 import {childPath} from './schema.js'
+import {parseDevelop} from './develop.js'
 import {shellSplit} from './shell-split.js'
 import {checkProtocol, checkPublished, ordered, parsePortSpec, parseVolumeSpec} from './short-syntax.js'
 import {entryPath, type PMap, type PNode, type Pos, toPlain} from './tree.js'
@@ -662,6 +663,7 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
   setIf(s, 'container_name', str(get(m, 'container_name')))
   setIf(s, 'depends_on', dependsOn(get(m, 'depends_on'), k('depends_on'), ctx))
   setIf(s, 'deploy', deploy(get(m, 'deploy'), k('deploy'), ctx))
+  setIf(s, 'develop', parseDevelop(get(m, 'develop'), k('develop'), ctx.b.workingDir, (d, n, kp) => ctx.error(d, n, kp)))
   setIf(s, 'dns', strList(get(m, 'dns')))
   setIf(s, 'domainname', str(get(m, 'domainname')))
   s.entrypoint = command(get(m, 'entrypoint'), k('entrypoint'), ctx)

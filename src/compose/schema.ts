@@ -5,6 +5,7 @@
  */
 import {InputError} from '../errors.js'
 import {describeKind, type PNode} from './tree.js'
+import {DEVELOP_SCHEMA} from './develop.js'
 
 export type Schema =
   | 'string'
@@ -98,7 +99,6 @@ export const SERVICE_KEYS_UNSUPPORTED = [
   'cpu_shares',
   'cpuset',
   'credential_spec',
-  'develop',
   'device_cgroup_rules',
   'devices',
   'dns_opt',
@@ -184,6 +184,7 @@ export const serviceSchema: Schema = {
       },
     },
     tmpfs: strOrList,
+    develop: DEVELOP_SCHEMA,
     depends_on: {
       oneOf: [
         strList,
