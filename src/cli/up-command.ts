@@ -4,8 +4,8 @@ import chalk from 'chalk'
 import {dirname} from 'node:path'
 
 import {TtaCommand} from './base-command.js'
-import type {Service} from '../compose/model.js'
-import {connectEngine} from '../docker/client.js'
+import type {LoadedProject, Service} from '../compose/model.js'
+import {connectEngine, type EngineConnection} from '../docker/client.js'
 import {applyImageMap} from '../engine/images.js'
 import {AbortedError} from '../engine/readiness.js'
 import {PortInUseError} from '../engine/ports.js'
@@ -18,8 +18,17 @@ import {plainUpProgress, ttyUpProgress, type UpProgress} from '../ui/up-progress
 import {loadWorkspaceProject, projectNameFor, type Mode} from '../workspace/project.js'
 import {refuseInvalidServiceNames} from '../compose/project-name.js'
 import {ensureSecrets} from '../workspace/secrets.js'
-import {detectHostContext, translateBindSources} from '../workspace/devcontainer.js'
+import {detectHostContext, translateBindSources, type HostContext} from '../workspace/devcontainer.js'
 import {bundledComposeDir} from '../paths.js'
+
+/** What a finished `up` leaves for a session that goes on (tta dev --watch). */
+export interface UpSession {
+  conn: EngineConnection
+  loaded: LoadedProject
+  host: HostContext
+  /** The services brought to ready, in start order. */
+  services: string[]
+}
 
 /** `tta dev`, `tta monitoring`, `tta full`: bring a mode's services to ready. */
 export abstract class UpCommand extends TtaCommand {
@@ -33,7 +42,7 @@ export abstract class UpCommand extends TtaCommand {
 
   protected abstract readonly mode: Mode
 
-  protected async runUp(flags: {build: boolean; timeout: number; 'force-recreate': boolean; verbose: boolean; file?: string[]; workspace?: string; 'project-name'?: string; 'no-hot-reload'?: boolean}, services: string[]): Promise<void> {
+  protected async runUp(flags: {build: boolean; timeout: number; 'force-recreate': boolean; verbose: boolean; file?: string[]; workspace?: string; 'project-name'?: string; 'no-hot-reload'?: boolean}, services: string[], options: {watch?: boolean} = {}): Promise<UpSession> {
     refuseInvalidServiceNames(services)
     // Connecting (loading dockerode, asking the engine its version) overlaps with loading the
     // compose files; a bad file still wins, since its error is thrown first.
@@ -48,7 +57,7 @@ export abstract class UpCommand extends TtaCommand {
         process.stderr.write(chalk.dim(`generated ${secrets.generated.join(', ')} into ${secrets.envFile} (mode 0600)\n`))
       }
     }
-    const loaded = loadWorkspaceProject({workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], files: flags.file, projectName: flags['project-name']})
+    const loaded = loadWorkspaceProject({workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], watch: options.watch, files: flags.file, projectName: flags['project-name']})
     for (const warning of loaded.warnings) process.stderr.write(chalk.yellow(`warning: ${warning}\n`))
     loaded.project = applyImageMap(loaded.project, workspace.config.images)
     const conn = await connecting
@@ -81,6 +90,7 @@ export abstract class UpCommand extends TtaCommand {
         return [name, chalk.green('ready'), serviceUrls(service).join('  ')]
       })
       process.stdout.write(`\n${table(['SERVICE', 'STATE', 'URL'], rows)}\n\n${chalk.green(`✔ ${rows.length} services ready in ${seconds(Date.now() - t0)}`)} (project ${loaded.project.name})\n`)
+      return {conn, loaded, host, services: result.plan.levels.flat()}
     } catch (error) {
       await progress.finish()
       throw this.translate(error as Error, flags.timeout)
