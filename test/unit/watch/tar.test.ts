@@ -13,7 +13,7 @@ async function entries(archive: Buffer): Promise<Array<{name: string; type: stri
   const ex = extract()
   ex.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = []
-    stream.on('data', (c: Buffer) => chunks.push(c))
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer))
     stream.on('end', () => {
       out.push({name: header.name, type: header.type ?? 'file', body: Buffer.concat(chunks).toString('utf8'), mode: header.mode ?? 0})
       next()
