@@ -232,7 +232,8 @@ export class WatchSession {
     } catch (error) {
       this.fail(service, 'restart', t, error as Error)
     } finally {
-      setTimeout(() => this.expectedStops.delete(container.id), 2000).unref()
+      // The die event may arrive just after restart() returns; a crash later on must still count.
+      setTimeout(() => this.expectedStops.delete(container.id), 500).unref()
     }
   }
 
@@ -259,9 +260,12 @@ export class WatchSession {
     try {
       const result = await up(this.conn, this.loaded, {services: [service], timeoutMs: this.options.readyTimeoutMs ?? 300_000, emit: () => undefined, host: this.options.host})
       const outcome = result.outcomes.find((o) => o.service === service)
-      this.finish(service, 'rebuild', t, outcome?.action === 'recreate' ? 'recreated' : 'image unchanged')
+      this.finish(service, 'rebuild', t, outcome?.action === 'recreate' ? 'recreated' : outcome?.action === 'start' ? 'image unchanged, started' : 'image unchanged')
     } catch (error) {
       this.fail(service, 'rebuild', t, error as Error)
+    } finally {
+      // Removed (its die came while up() ran) or kept untouched: either way its next death is a crash.
+      if (old) this.expectedStops.delete(old.id)
     }
     await this.refreshStates()
   }
@@ -346,9 +350,9 @@ export class WatchSession {
     if (!service || !this.status.has(service) || !event.id || this.expectedStops.has(event.id) || this.closed) return
     const container = this.docker.getContainer(event.id)
     const info = await container.inspect().catch(() => undefined)
-    // Stopped by someone (tta stop, docker stop) is not a crash; a restart policy bringing it back is still one.
+    // A clean exit or SIGTERM (tta stop, docker stop) is not a crash; SIGKILL (137) may be the OOM killer.
     const exitCode = Number(event.Actor?.Attributes?.exitCode ?? info?.State.ExitCode)
-    if (exitCode === 0 || exitCode === 143 || exitCode === 137) return
+    if (exitCode === 0 || exitCode === 143) return
     const logs = await logTail(container, 15, info?.Config.Tty ?? false)
     this.options.emit({type: 'crashed', service, exitCode: Number.isNaN(exitCode) ? undefined : exitCode, logs})
     await this.refreshStates()

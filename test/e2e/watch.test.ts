@@ -44,7 +44,11 @@ class Terminal {
   }
 
   async waitForOutput(pattern: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
-    return waitFor(() => this.plain.slice(from).match(pattern), {timeoutMs, intervalMs: 100, description: `output ${pattern}; output so far:\n${this.plain.slice(-3000)}`})
+    try {
+      return await waitFor(() => this.plain.slice(from).match(pattern), {timeoutMs, intervalMs: 100, description: `output ${pattern}`})
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; output since:\n${this.plain.slice(from).slice(-4000)}`)
+    }
   }
 
   kill(): void {
@@ -147,7 +151,44 @@ describe('tta dev --watch in a pseudo-terminal (stand-in python image with uvico
     await t.waitForOutput(/admin-api: restart done in/, 60_000, mark)
     expect(await startedAt()).not.toBe(before)
     expect((await containerIds())['admin-api']).toBe(id)
+    await waitFor(async () => (await httpGet(`http://127.0.0.1:${adminPort()}/`, 2_000)).body.includes('watched-1'), {timeoutMs: 30_000, description: 'admin-api answering after the restart'})
   }, 90_000)
+
+  it('a failed rebuild leaves the old container running and shows the build error', async () => {
+    const t = terminal as Terminal
+    const id = (await containerIds())['admin-api']
+    const dockerfile = join(apiDir(), 'Dockerfile')
+    const good = readFileSync(dockerfile, 'utf8')
+    let mark = t.plain.length
+    // A COPY of a missing file fails the build without running anything.
+    writeFileSync(dockerfile, `${good}COPY broken-on-purpose.txt /nowhere\n`)
+    await t.waitForOutput(/admin-api: rebuild (done|failed)/, 170_000, mark)
+    expect(t.plain.slice(mark)).toMatch(/admin-api: rebuild failed after [^\n]*build failed, the running container is kept/)
+    expect(t.plain.slice(mark)).toContain('broken-on-purpose')
+    expect((await containerIds())['admin-api']).toBe(id)
+    expect((await httpGet(`http://127.0.0.1:${adminPort()}/`)).body).toContain('watched-1')
+    // Putting the Dockerfile back rebuilds again (from cache); wait for it so the next tests start calm.
+    mark = t.plain.length
+    writeFileSync(dockerfile, good)
+    await t.waitForOutput(/admin-api: rebuild (done|failed)/, 170_000, mark)
+  }, 360_000)
+
+  it('a crashed service is shown with its log tail, watching goes on, and the next change restarts it', async () => {
+    const t = terminal as Terminal
+    const mark = t.plain.length
+    await docker(['kill', containerName('admin-api')])
+    await t.waitForOutput(/admin-api: crashed \(exit code 137\); still watching[^\n]*\n\s*│ /, 30_000, mark)
+    const main = join(apiDir(), 'app/main.py')
+    writeFileSync(main, readFileSync(main, 'utf8').replace('"version": "watched-1"', '"version": "watched-2"'))
+    const body = await waitFor(
+      async () => {
+        const response = await httpGet(`http://127.0.0.1:${adminPort()}/`, 2_000)
+        return response.body.includes('watched-2') && response.body
+      },
+      {timeoutMs: 60_000, intervalMs: 200, description: 'the restarted service answering with the edit'},
+    )
+    expect(JSON.parse(body)).toMatchObject({version: 'watched-2'})
+  }, 120_000)
 
   it('q exits 0, says the stack keeps running, and it does', async () => {
     const t = terminal as Terminal
