@@ -31,8 +31,17 @@ import {ensureSecrets, missingSecrets, UNGENERATED_SECRET} from '../workspace/se
 import {refuseMissingBuildContexts} from '../workspace/build-contexts.js'
 import {PORTS_FILE, recordedPorts, recordPorts, userSetVariables} from '../workspace/port-state.js'
 import type {Workspace} from '../workspace/workspace.js'
-import {detectHostContext, translateBindSources} from '../workspace/devcontainer.js'
+import {detectHostContext, translateBindSources, type HostContext} from '../workspace/devcontainer.js'
 import {bundledComposeDir} from '../paths.js'
+
+/** What a finished `up` leaves for a session that goes on (tta dev --watch). */
+export interface UpSession {
+  conn: EngineConnection
+  loaded: LoadedProject
+  host: HostContext
+  /** The services brought to ready, in start order. */
+  services: string[]
+}
 
 /** `tta dev`, `tta monitoring`, `tta full`: bring a mode's services to ready. */
 export abstract class UpCommand extends TtaCommand {
@@ -54,7 +63,8 @@ export abstract class UpCommand extends TtaCommand {
   protected async runUp(
     flags: {build: boolean; timeout: number; 'force-recreate': boolean; verbose: boolean; file?: string[]; workspace?: string; 'project-name'?: string; 'no-hot-reload'?: boolean; 'strict-ports': boolean; from?: string; 'no-snapshot': boolean; ui: boolean; 'ui-port'?: number},
     services: string[],
-  ): Promise<void> {
+    options: {watch?: boolean} = {},
+  ): Promise<UpSession> {
     refuseInvalidServiceNames(services)
     // Connecting (loading dockerode, asking the engine its version) overlaps with loading the
     // compose files; a bad file still wins, since its error is thrown first.
@@ -70,7 +80,7 @@ export abstract class UpCommand extends TtaCommand {
     const allocated = flags['strict-ports'] ? {} : Object.fromEntries(Object.entries(recordedPorts(workspace.root, projectName)).filter(([name]) => !userSet.has(name)))
     const read = (extra: Record<string, string>): LoadedProject => {
       const environment = {...process.env, ...extra, ...Object.fromEntries(Object.entries(allocated).map(([name, port]) => [name, String(port)]))}
-      const result = loadWorkspaceProject({workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], files: flags.file, projectName: flags['project-name'], environment})
+      const result = loadWorkspaceProject({workspace, cwd: process.cwd(), mode: this.mode, hotReload: !flags['no-hot-reload'], watch: options.watch, files: flags.file, projectName: flags['project-name'], environment})
       result.project = applyImageMap(result.project, workspace.config.images)
       return result
     }
@@ -105,6 +115,7 @@ export abstract class UpCommand extends TtaCommand {
     const progress: UpProgress = tty ? await ttyUpProgress({verbose: flags.verbose}) : plainUpProgress({verbose: flags.verbose})
     const t0 = Date.now()
     const notices: string[] = []
+    let session: UpSession
     try {
       if (!flags['no-snapshot']) {
         const snapshot = await snapshotBeforeMajorChange(conn, loaded, {store: this.backupStore(workspace), ttaVersion: this.config.version, readyTimeoutMs: flags.timeout * 1000, services})
@@ -145,6 +156,7 @@ export abstract class UpCommand extends TtaCommand {
         return [name, chalk.green('ready'), serviceUrls(service).join('  ')]
       })
       process.stdout.write(`\n${table(['SERVICE', 'STATE', 'URL'], rows)}\n\n${chalk.green(`✔ ${rows.length} services ready in ${seconds(Date.now() - t0)}`)} (project ${loaded.project.name})\n`)
+      session = {conn, loaded, host, services: result.plan.levels.flat()}
     } catch (error) {
       await progress.finish()
       for (const notice of notices) process.stderr.write(chalk.dim(`${notice}\n`))
@@ -156,6 +168,7 @@ export abstract class UpCommand extends TtaCommand {
       const {serveDashboard} = await import('../ui/dashboard-session.js')
       process.exitCode = await serveDashboard({workspace, projectName: flags['project-name'], port: flags['ui-port'] ?? DEFAULT_UI_PORT, ttaVersion: this.config.version}, {open: false})
     }
+    return session
   }
 
   protected backupStore(workspace: Workspace): BackupStore {

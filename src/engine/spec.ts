@@ -47,7 +47,8 @@ export function droppedFeatures(service: Service, apiVersion: string): string[] 
 
 /** The hash written to the config-hash label: the service as the engine will see it. */
 export function serviceHash(service: Service, apiVersion: string): string {
-  return configHash(service, {startInterval: apiAtLeast(apiVersion, START_INTERVAL_API)})
+  // develop.watch is read by tta's watcher, not the engine: editing it must not recreate anything.
+  return configHash({...service, develop: undefined}, {startInterval: apiAtLeast(apiVersion, START_INTERVAL_API)})
 }
 
 function bytes(value: string | undefined): number | undefined {

@@ -28,6 +28,8 @@ export interface WorkspaceConfig {
   probes?: Record<string, ProbeOverride>
   /** `backup:` defaults for tta backup (dir, keep, maxAge); absent when the file has none. */
   backup?: BackupConfig
+  /** `dev:` defaults for tta dev (`watch: true` syncs instead of bind-mounting sources). */
+  dev?: {watch?: boolean}
 }
 
 
@@ -103,10 +105,13 @@ export function loadWorkspaceConfig(dir: string): WorkspaceConfig {
       case 'backup':
         config.backup = parseBackupConfig(src, pair.value, errors)
         break
+      case 'dev':
+        config.dev = parseDevConfig(src, pair.value, errors)
+        break
       default:
         errors.push(
           new InputError(
-            `unknown key "${key}" (supported: projectName, images, composeFiles, deploy, probes, backup)`,
+            `unknown key "${key}" (supported: projectName, images, composeFiles, deploy, probes, backup, dev)`,
             src.position(pair.key),
             key,
           ),
@@ -124,4 +129,23 @@ function scalarString(src: SourceDocument, node: Node | null | undefined, keyPat
   }
   errors.push(new InputError('must be a non-empty string', src.position(node), keyPath))
   return undefined
+}
+
+function parseDevConfig(src: SourceDocument, node: Node | null, errors: InputError[]): {watch?: boolean} | undefined {
+  if (!isMap(node)) {
+    errors.push(new InputError('must be a mapping (watch: true|false)', src.position(node), 'dev'))
+    return undefined
+  }
+  const out: {watch?: boolean} = {}
+  for (const pair of node.items as Pair<Node, Node>[]) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : ''
+    if (key !== 'watch') {
+      errors.push(new InputError(`unknown key "${key}" (supported: watch)`, src.position(pair.key), `dev.${key}`))
+    } else if (isScalar(pair.value) && typeof pair.value.value === 'boolean') {
+      out.watch = pair.value.value
+    } else {
+      errors.push(new InputError('must be true or false', src.position(pair.value ?? pair.key), 'dev.watch'))
+    }
+  }
+  return out
 }

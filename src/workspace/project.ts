@@ -14,9 +14,11 @@ export type Mode = (typeof MODES)[number]
 export {DEFAULT_PROJECT_NAME, projectNameFor} from './project-name.js'
 
 /** The bundled compose files a mode loads, in merge order. */
-export function bundledFilesFor(mode: Mode, options: {hotReload?: boolean} = {}): string[] {
+export function bundledFilesFor(mode: Mode, options: {hotReload?: boolean; watch?: boolean} = {}): string[] {
   const hotReload = options.hotReload ?? true
-  const core = ['docker-compose.yml', ...(hotReload ? ['docker-compose.hotreload.yml'] : [])]
+  // Watch mode syncs through the engine API instead of bind-mounting sources (docs/watch.md).
+  const overlay = options.watch ? 'docker-compose.watch.yml' : 'docker-compose.hotreload.yml'
+  const core = ['docker-compose.yml', ...(hotReload || options.watch ? [overlay] : [])]
   const names = mode === 'dev' ? core : mode === 'monitoring' ? ['docker-compose.monitoring.yml'] : [...core, 'docker-compose.monitoring.yml']
   return names.map((name) => join(bundledComposeDir, name))
 }
@@ -26,6 +28,8 @@ export interface ProjectRequest {
   cwd: string
   mode?: Mode
   hotReload?: boolean
+  /** `tta dev --watch`: the watch overlay replaces the hot-reload one. */
+  watch?: boolean
   /** Explicit compose files (`-f`); replace the bundled ones and the config's composeFiles. */
   files?: string[]
   projectName?: string
@@ -43,7 +47,7 @@ export function loadWorkspaceProject(request: ProjectRequest): LoadedProject {
       if (!existsSync(file)) throw new TtaError(`compose file not found: ${file}`, ExitCode.badInput)
     }
   } else {
-    files = [...bundledFilesFor(request.mode ?? 'dev', {hotReload: request.hotReload}), ...workspace.config.composeFiles]
+    files = [...bundledFilesFor(request.mode ?? 'dev', {hotReload: request.hotReload, watch: request.watch}), ...workspace.config.composeFiles]
   }
   const environment: Record<string, string | undefined> = {...(request.environment ?? process.env)}
   environment.TTA_WORKSPACE ??= workspace.root
