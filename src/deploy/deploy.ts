@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import type {LoadedProject, Service} from '../compose/model.js'
 import {connectEngine, type EngineConnection} from '../docker/client.js'
-import {IDENTITY_ENV} from '../docker/ssh.js'
+import {IDENTITY_ENV} from '../docker/ssh/settings.js'
 import {applyImageMap, buildImage} from '../engine/images.js'
 import {observe} from '../engine/observe.js'
 import {planUp} from '../engine/plan.js'

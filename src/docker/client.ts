@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode'
 
 import {ExitCode, TtaError} from '../errors.js'
 import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
-import {sshTransport} from './ssh.js'
+import {sshTransport} from './ssh/transport.js'
 import {traceModem} from './trace.js'
 import {unreachable} from './unreachable.js'
 

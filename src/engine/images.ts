@@ -4,7 +4,7 @@ import type Dockerode from 'dockerode'
 
 import type {LoadedProject, Project, Service} from '../compose/model.js'
 import {resolveEndpoint} from '../docker/endpoint.js'
-import {dockerCliSshEnv} from '../docker/ssh.js'
+import {dockerCliSshEnv} from '../docker/ssh/docker-cli.js'
 import type {Emit} from './events.js'
 import {Label} from './labels.js'
 import {imageFor} from './spec.js'

@@ -4,7 +4,7 @@ import {isMap, isScalar, isSeq, type Node, type Pair} from 'yaml'
 
 import {InputError, type SourcePosition} from '../errors.js'
 import type {SourceDocument} from './yaml-source.js'
-import {expandHome} from '../docker/ssh.js'
+import {expandHome} from '../docker/ssh/settings.js'
 import {isValidProjectName} from '../compose/project-name.js'
 
 export const DEPLOY_TYPES = ['compose', 'swarm'] as const

@@ -4,23 +4,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {
-  hostKeyPolicy,
-  hostKeyPolicyFor,
-  hostKeyVerdict,
-  isEncryptedKey,
-  keyType,
-  knownHostLine,
-  knownHostName,
-  loadIdentities,
-  matchesHost,
-  parseKnownHosts,
-  preferredHostKeyAlgorithms,
-  readSshConfig,
-  sshSettings,
-  sshStateDir,
-  sshWrapperScript,
-} from '../../../src/docker/ssh.js'
+import {sshWrapperScript} from '../../../src/docker/ssh/docker-cli.js'
+import {isEncryptedKey, loadIdentities} from '../../../src/docker/ssh/identities.js'
+import {hostKeyVerdict, keyType, knownHostLine, knownHostName, matchesHost, parseKnownHosts, preferredHostKeyAlgorithms} from '../../../src/docker/ssh/known-hosts.js'
+import {hostKeyPolicy, hostKeyPolicyFor, readSshConfig, sshSettings, sshStateDir} from '../../../src/docker/ssh/settings.js'
 import {TtaError} from '../../../src/errors.js'
 
 /** An SSH public key blob: string type, then the key's fields (content does not matter here). */
