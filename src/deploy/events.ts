@@ -19,3 +19,19 @@ export type DeployEvent =
   | {type: 'note'; message: string}
 
 export type DeployEmit = (event: DeployEvent) => void
+
+/** Runs one step of a deployment between its start and done/failed events. */
+export function stepper(emit: DeployEmit) {
+  return async <T>(step: DeployStep, work: () => Promise<T>, done?: (value: T) => string | undefined): Promise<T> => {
+    const t0 = Date.now()
+    emit({type: 'step', step, status: 'start'})
+    try {
+      const value = await work()
+      emit({type: 'step', step, status: 'done', detail: done?.(value), elapsedMs: Date.now() - t0})
+      return value
+    } catch (error) {
+      emit({type: 'step', step, status: 'failed', detail: (error as Error).message.split('\n')[0], elapsedMs: Date.now() - t0})
+      throw error
+    }
+  }
+}

@@ -31,7 +31,8 @@ vi.mock('../../../src/engine/images.js', async (original) => ({
   },
 }))
 
-const {DeployFailedError, prepareDeploy, runDeploy} = await import('../../../src/deploy/deploy.js')
+const {DeployFailedError, runDeploy} = await import('../../../src/deploy/deploy.js')
+const {prepareDeploy} = await import('../../../src/deploy/prepare.js')
 const {readHistory} = await import('../../../src/deploy/history.js')
 const {BackupStore} = await import('../../../src/backup/store.js')
 type Workspace = import('../../../src/workspace/workspace.js').Workspace

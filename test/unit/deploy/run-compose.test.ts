@@ -18,7 +18,8 @@ vi.mock('../../../src/docker/client.js', async (original) => ({
   },
 }))
 
-const {DeployFailedError, deployHistory, findTarget, prepareDeploy, runDeploy} = await import('../../../src/deploy/deploy.js')
+const {DeployFailedError, deployHistory, runDeploy} = await import('../../../src/deploy/deploy.js')
+const {findTarget, prepareDeploy} = await import('../../../src/deploy/prepare.js')
 const {readComposeRecords} = await import('../../../src/deploy/compose-target.js')
 const {HISTORY_FILE, readHistory} = await import('../../../src/deploy/history.js')
 type Workspace = import('../../../src/workspace/workspace.js').Workspace

@@ -19,7 +19,8 @@ vi.mock('../../../src/docker/client.js', async (original) => ({
   },
 }))
 
-const {DeployFailedError, prepareDeploy, runDeploy} = await import('../../../src/deploy/deploy.js')
+const {DeployFailedError, runDeploy} = await import('../../../src/deploy/deploy.js')
+const {prepareDeploy} = await import('../../../src/deploy/prepare.js')
 const {readSwarmRecords} = await import('../../../src/deploy/swarm.js')
 const {readHistory} = await import('../../../src/deploy/history.js')
 const {BackupStore} = await import('../../../src/backup/store.js')
