@@ -83,6 +83,11 @@ export async function restoreSnapshot(conn: EngineConnection, loaded: LoadedProj
         const mine = now.filter((c) => c.service === service)
         if (before && mine.length === 1 && mine[0]?.id === before.Id) return
         try {
+          // Without the previous image the old container cannot come back: keep the new one rather than lose both.
+          if (before && !(await imageExists(docker, before.Config.Image))) {
+            result.problems.push(`${service}: the previous image ${before.Config.Image} is gone from the engine; the new container was left in place`)
+            return
+          }
           for (const container of mine) await docker.getContainer(container.id).remove({force: true})
           if (!before) {
             result.removed.push(service)
@@ -175,4 +180,14 @@ export async function writeComposeRecords(docker: Dockerode, project: string, im
     },
     HostConfig: {NetworkMode: 'none'},
   })
+}
+
+async function imageExists(docker: EngineConnection['docker'], ref: string): Promise<boolean> {
+  try {
+    await docker.getImage(ref).inspect()
+    return true
+  } catch (error) {
+    if ((error as {statusCode?: number}).statusCode === 404) return false
+    throw error
+  }
 }

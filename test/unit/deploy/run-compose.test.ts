@@ -154,7 +154,7 @@ describe('runDeploy, compose target (fake engine)', () => {
     expect(history().at(-1)).toMatchObject({version: '2.0.0', result: 'interrupted'})
   })
 
-  it('a rollback that cannot recreate the previous container says so: recorded failed, no version known to run', async () => {
+  it('a rollback whose previous image is gone keeps the new container and says so: recorded failed, no version known to run', async () => {
     const fake = target({'api:2.0.0': {exec: 1}})
     await deploy('1.0.0')
     // The previous image is gone from the target (pruned) before the failed deployment.
@@ -163,8 +163,10 @@ describe('runDeploy, compose target (fake engine)', () => {
     const failed = result as InstanceType<typeof DeployFailedError>
     expect(failed).toBeInstanceOf(DeployFailedError)
     expect(failed.rolledBackTo).toBeUndefined()
-    expect(failed.rollbackProblems).toEqual(['api: No such image: api:1.0.0'])
+    expect(failed.rollbackProblems).toEqual(['api: the previous image api:1.0.0 is gone from the engine; the new container was left in place'])
     expect(steps).toContain('rollback:done')
+    // Checked before anything is removed: the new container stays for inspection, not both lost.
+    expect([...fake.containers.values()].map((c) => c.image)).toContain('api:2.0.0')
     expect(history().at(-1)).toMatchObject({version: '2.0.0', result: 'failed'})
     expect(history().at(-1)?.activeVersion).toBeUndefined()
   })
