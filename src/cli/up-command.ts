@@ -75,7 +75,7 @@ export abstract class UpCommand extends TtaCommand {
     const projectName = projectNameFor({projectName: flags['project-name'], workspace})
     // So is a bad --from: nothing is written or started.
     const seedFrom = flags.from === undefined ? undefined : seedSource(flags.from, {cwd: process.cwd(), store: this.backupStore(workspace)})
-    const userSet = userSetVariables(existsSync(workspace.envFile) ? readFileSync(workspace.envFile, 'utf8') : '', process.env)
+    const userSet = userSetVariables(existsSync(workspace.envFile) ? readFileSync(workspace.envFile, 'utf8') : '', process.env, workspace.envFile)
     // Ports tta allocated earlier for this project, unless the user now sets the variable.
     const allocated = flags['strict-ports'] ? {} : Object.fromEntries(Object.entries(recordedPorts(workspace.root, projectName)).filter(([name]) => !userSet.has(name)))
     const read = (extra: Record<string, string>): LoadedProject => {

@@ -44,8 +44,8 @@ export function recordPorts(root: string, project: string, ports: Record<string,
  * Variables the user set (the environment or the workspace `.env`): those are the user's choice,
  * never overridden by a recorded allocation nor reallocated.
  */
-export function userSetVariables(envFileText: string, environment: NodeJS.ProcessEnv): Set<string> {
-  const names = assignedNames(envFileText)
+export function userSetVariables(envFileText: string, environment: NodeJS.ProcessEnv, file?: string): Set<string> {
+  const names = assignedNames(envFileText, file)
   for (const [name, value] of Object.entries(environment)) if (value !== undefined && value !== '') names.add(name)
   return names
 }
@@ -56,7 +56,7 @@ export function userSetVariables(envFileText: string, environment: NodeJS.Proces
  * show the ports `tta dev` uses.
  */
 export function withRecordedPorts(workspace: {root: string; envFile: string}, project: string, environment: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const userSet = userSetVariables(existsSync(workspace.envFile) ? readFileSync(workspace.envFile, 'utf8') : '', environment)
+  const userSet = userSetVariables(existsSync(workspace.envFile) ? readFileSync(workspace.envFile, 'utf8') : '', environment, workspace.envFile)
   const recorded = Object.entries(recordedPorts(workspace.root, project)).filter(([name]) => !userSet.has(name))
   return {...environment, ...Object.fromEntries(recorded.map(([name, port]) => [name, String(port)]))}
 }

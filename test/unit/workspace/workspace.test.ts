@@ -75,6 +75,12 @@ describe('ensureSecrets', () => {
     expect(ensureSecrets(envFile, {}).generated).toEqual([])
     expect(readFileSync(envFile, 'utf8')).toBe(text)
   })
+  it('reads .env as Compose does: a secret written as KEY: value, exported or quoted counts as set', () => {
+    const envFile = join(temp(), '.env')
+    writeFileSync(envFile, 'TTA_REDIS_PASSWORD: colon-form\nexport TTA_POSTGRES_PASSWORD=exported\nTTA_NEO4J_PASSWORD="multi\nline"\n')
+    expect(assignedNames(readFileSync(envFile, 'utf8'))).toEqual(new Set(['TTA_REDIS_PASSWORD', 'TTA_POSTGRES_PASSWORD', 'TTA_NEO4J_PASSWORD']))
+    expect(ensureSecrets(envFile, {}).generated).toEqual(['TTA_GRAFANA_ADMIN_PASSWORD'])
+  })
   it('leaves secrets set in the environment to the environment', () => {
     const envFile = join(temp(), '.env')
     expect(ensureSecrets(envFile, {TTA_REDIS_PASSWORD: 'x', TTA_POSTGRES_PASSWORD: 'y', TTA_NEO4J_PASSWORD: 'z', TTA_GRAFANA_ADMIN_PASSWORD: 'w'}).generated).toEqual([])
