@@ -1,22 +1,15 @@
-import {Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions} from 'node:http'
-import type * as Https from 'node:https'
-import {createRequire} from 'node:module'
-import {Readable} from 'node:stream'
+import {request as httpRequest, type IncomingMessage, type RequestOptions} from 'node:http'
+import type {Readable} from 'node:stream'
 
-import {ExitCode, TtaError} from '../errors.js'
 import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
 import {traceCall, traceStart} from './trace.js'
+import {engineTransport, https, type EngineTransport} from './transport.js'
 import {unreachable} from './unreachable.js'
-
-// node:https pulls in tls and crypto (a few ms at start-up): loaded only for a TLS endpoint.
-const requireBuiltin = createRequire(import.meta.url)
-const https = (): typeof Https => requireBuiltin('node:https') as typeof Https
 
 /**
  * A small read-mostly client of the Engine API over node:http, for the commands that must start
- * fast (`tta status`, `tta logs`): dockerode pulls in ssh2 at import, which costs more than the
- * whole status query. It speaks to the same endpoint connectEngine() resolves (unix, npipe, tcp
- * with TLS); for ssh:// it delegates to dockerode's modem, loaded only then.
+ * fast (`tta status`, `tta logs`): dockerode costs more at import than the whole status query.
+ * It connects through the same transport as connectEngine() (unix, npipe, tcp with TLS, ssh://).
  */
 export interface EngineApi {
   readonly endpoint: EngineEndpoint
@@ -97,35 +90,15 @@ function readAll(stream: Readable): Promise<Buffer> {
 const CONNECT_ERRORS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE'])
 
 class NativeEngineApi implements EngineApi {
-  private readonly agent: HttpAgent
-  private readonly base: RequestOptions
-  private readonly secure: boolean
+  private readonly transport: EngineTransport
   /** Until one request got an answer, a slow or refused connection means "engine unreachable". */
   private contacted = false
 
-  constructor(readonly endpoint: EngineEndpoint) {
-    const url = new URL(endpoint.host)
-    const tls = endpoint.tls
-    this.secure = url.protocol === 'https:' || (url.protocol !== 'unix:' && url.protocol !== 'npipe:' && Boolean(tls?.verify || tls?.cert))
-    // Keep-alive: status asks about every container at once; idle sockets are unref'd by Node.
-    this.agent = this.secure
-      ? new (https().Agent)({keepAlive: true, ca: tls?.ca, cert: tls?.cert, key: tls?.key, rejectUnauthorized: tls?.verify ?? true})
-      : new HttpAgent({keepAlive: true})
-    switch (url.protocol) {
-      case 'unix:':
-        this.base = {socketPath: url.pathname}
-        break
-      case 'npipe:':
-        this.base = {socketPath: endpoint.host.slice('npipe:'.length)}
-        break
-      case 'tcp:':
-      case 'http:':
-      case 'https:':
-        this.base = {host: url.hostname, port: Number(url.port || (this.secure ? 2376 : 2375))}
-        break
-      default:
-        throw new TtaError(`unsupported DOCKER_HOST scheme "${url.protocol}" in ${endpoint.host}`, ExitCode.badInput, 'use unix://, tcp://, ssh:// or npipe://')
-    }
+  constructor(
+    readonly endpoint: EngineEndpoint,
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.transport = engineTransport(endpoint, env)
   }
 
   private send(request: EngineRequest): Promise<IncomingMessage> {
@@ -134,15 +107,15 @@ class NativeEngineApi implements EngineApi {
     const started = traceStart()
     return new Promise((resolve, reject) => {
       const options: RequestOptions = {
-        ...this.base,
-        agent: this.agent,
+        ...this.transport.target,
+        agent: this.transport.agent,
         method: request.method ?? 'GET',
         path: request.path + queryString(request.query),
         // An explicit Host header: Node's default runs its IPv6 check, whose first use costs ~5 ms.
         headers: body === undefined ? {host: 'docker'} : {host: 'docker', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body)},
         signal: request.signal,
       }
-      const req = (this.secure ? https().request : httpRequest)(options, (res) => {
+      const req = (this.transport.secure ? https().request : httpRequest)(options, (res) => {
         clearTimeout(timer)
         traceCall(options.method as string, options.path as string, started, res.statusCode ?? 0)
         this.contacted = true
@@ -181,56 +154,7 @@ class NativeEngineApi implements EngineApi {
   }
 
   close(): void {
-    this.agent.destroy()
-  }
-}
-
-interface ModemError extends Error {
-  statusCode?: number
-  json?: {message?: string} | string
-}
-
-/** ssh:// engines go through dockerode's modem (ssh2), which only these endpoints pay for. */
-class ModemEngineApi implements EngineApi {
-  constructor(
-    readonly endpoint: EngineEndpoint,
-    // docker-modem ships no types; this is the one call we make on it.
-    private readonly modem: {dial(options: Record<string, unknown>, callback: (error: ModemError | null, result: unknown) => void): void},
-  ) {}
-
-  private dial(request: EngineRequest, isStream: boolean): Promise<unknown> {
-    const method = request.method ?? 'GET'
-    const options =
-      method === 'GET'
-        ? {path: `${request.path}?`, method, options: Object.fromEntries(Object.entries(request.query ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]))}
-        : {path: `${request.path}${queryString(request.query)}`, method, options: request.body ?? {}, allowEmpty: true}
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer within ${((request.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000).toFixed(1)} s`)), request.timeoutMs ?? DEFAULT_TIMEOUT_MS)
-      this.modem.dial({...options, isStream, abortSignal: request.signal, statusCodes: {200: true, 201: true, 204: true, 304: true}}, (error, result) => {
-        clearTimeout(timer)
-        if (!error) return resolve(result)
-        if (error.statusCode) {
-          const message = typeof error.json === 'object' && error.json?.message ? error.json.message : error.message
-          return reject(new EngineApiError(error.statusCode, message))
-        }
-        reject(error)
-      })
-    })
-  }
-
-  async json<T>(request: EngineRequest): Promise<T> {
-    const result = await this.dial(request, false)
-    if (Buffer.isBuffer(result)) return (result.length === 0 ? undefined : JSON.parse(result.toString('utf8'))) as T
-    return result as T
-  }
-
-  async stream(request: EngineRequest): Promise<Readable> {
-    const result = await this.dial(request, true)
-    return result instanceof Readable ? result : Readable.from([result as Buffer])
-  }
-
-  close(): void {
-    // The modem keeps no pooled connections of ours.
+    this.transport.agent.destroy()
   }
 }
 
@@ -239,11 +163,5 @@ class ModemEngineApi implements EngineApi {
  * the first request does, and fails with exit code 3 within ~2 s if nothing answers.
  */
 export async function openEngineApi(env: NodeJS.ProcessEnv = process.env): Promise<EngineApi> {
-  const endpoint = resolveEndpoint(env)
-  if (endpoint.host.startsWith('ssh:')) {
-    const {connectEngine} = await import('./client.js')
-    const conn = await connectEngine(env)
-    return new ModemEngineApi(endpoint, conn.docker.modem as unknown as ConstructorParameters<typeof ModemEngineApi>[1])
-  }
-  return new NativeEngineApi(endpoint)
+  return new NativeEngineApi(resolveEndpoint(env), env)
 }

@@ -1,9 +1,8 @@
 import type Dockerode from 'dockerode'
 
-import {ExitCode, TtaError} from '../errors.js'
 import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
-import {sshTransport} from './ssh/transport.js'
 import {traceModem} from './trace.js'
+import {engineTransport} from './transport.js'
 import {unreachable} from './unreachable.js'
 
 export {unreachable} from './unreachable.js'
@@ -17,40 +16,15 @@ export interface EngineConnection {
   apiVersion: string
 }
 
-/** dockerode constructor options for an endpoint. */
+/** dockerode constructor options for an endpoint: its connection comes from engineTransport. */
 export function dockerOptions(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv = process.env): Dockerode.DockerOptions {
-  const url = new URL(endpoint.host)
-  const tls = endpoint.tls
-  switch (url.protocol) {
-    case 'unix:':
-      return {socketPath: url.pathname}
-    case 'npipe:':
-      return {socketPath: endpoint.host.slice('npipe:'.length)}
-    case 'tcp:':
-    case 'http:':
-    case 'https:': {
-      const secure = url.protocol === 'https:' || Boolean(tls?.verify || tls?.cert)
-      return {
-        host: url.hostname,
-        port: url.port || (secure ? 2376 : 2375),
-        protocol: secure ? 'https' : 'http',
-        ca: tls?.ca,
-        cert: tls?.cert,
-        key: tls?.key,
-      }
-    }
-    case 'ssh:':
-      // tta's own ssh transport (src/docker/ssh.ts): agent and key files, known_hosts checks, one
-      // connection for many requests. The modem sees plain HTTP over the agent's channels.
-      // docker-modem passes `agent` to http.request; @types/dockerode does not list it.
-      return {host: url.hostname, port: url.port || 22, protocol: 'http', agent: sshTransport(endpoint.host, env).agent()} as Dockerode.DockerOptions
-    default:
-      throw new TtaError(
-        `unsupported DOCKER_HOST scheme "${url.protocol}" in ${endpoint.host}`,
-        ExitCode.badInput,
-        'use unix://, tcp://, ssh:// or npipe://',
-      )
-  }
+  const transport = engineTransport(endpoint, env)
+  const where: Dockerode.DockerOptions = 'socketPath' in transport.target ? {socketPath: transport.target.socketPath} : {host: transport.target.host, port: transport.target.port, protocol: transport.secure ? 'https' : 'http'}
+  // docker-modem passes `agent` to http.request; @types/dockerode does not list it. TLS material
+  // stays on the options too: the modem also sets it per request.
+  const tls: Dockerode.DockerOptions = transport.secure ? {ca: endpoint.tls?.ca, cert: endpoint.tls?.cert, key: endpoint.tls?.key} : {}
+  const options: Dockerode.DockerOptions & {agent: unknown} = {...where, ...tls, agent: transport.agent}
+  return options
 }
 
 const CONNECT_TIMEOUT_MS = 2000

@@ -38,13 +38,19 @@ describe('resolveEndpoint', () => {
 })
 
 describe('dockerOptions', () => {
-  it('translates each scheme', () => {
-    expect(dockerOptions({host: 'unix:///run/d.sock', source: 'default'})).toEqual({socketPath: '/run/d.sock'})
-    expect(dockerOptions({host: 'tcp://h:2375', source: 'DOCKER_HOST'})).toMatchObject({host: 'h', port: '2375', protocol: 'http'})
-    expect(dockerOptions({host: 'tcp://h:2376', source: 'DOCKER_HOST', tls: {verify: true, ca: 'CA'}})).toMatchObject({protocol: 'https', ca: 'CA'})
+  it('translates each scheme, with the connection from engineTransport (one keep-alive agent per client)', () => {
+    type Options = {socketPath?: string; host?: string; port?: number; protocol?: string; ca?: string; agent?: {options?: {keepAlive?: boolean; ca?: string}; createConnection?: unknown}}
+    const unix = dockerOptions({host: 'unix:///run/d.sock', source: 'default'}) as Options
+    expect(unix).toMatchObject({socketPath: '/run/d.sock'})
+    expect(unix.agent?.options?.keepAlive).toBe(true)
+    expect(dockerOptions({host: 'tcp://h:2375', source: 'DOCKER_HOST'})).toMatchObject({host: 'h', port: 2375, protocol: 'http'})
+    const tls = dockerOptions({host: 'tcp://h:2376', source: 'DOCKER_HOST', tls: {verify: true, ca: 'CA'}}) as Options
+    expect(tls).toMatchObject({protocol: 'https', ca: 'CA'})
+    // The TLS agent carries the material too: tta's own HTTP client uses the same agent.
+    expect(tls.agent?.options?.ca).toBe('CA')
     // ssh:// goes through tta's own transport: plain HTTP over an agent whose sockets are ssh channels.
-    const ssh = dockerOptions({host: 'ssh://me@h:2222', source: 'DOCKER_HOST'}, {HOME: '/nonexistent'}) as {host: string; protocol: string; agent?: {createConnection?: unknown}}
-    expect(ssh).toMatchObject({host: 'h', port: '2222', protocol: 'http'})
+    const ssh = dockerOptions({host: 'ssh://me@h:2222', source: 'DOCKER_HOST'}, {HOME: '/nonexistent'}) as Options
+    expect(ssh).toMatchObject({host: 'h', port: 2222, protocol: 'http'})
     expect(typeof ssh.agent?.createConnection).toBe('function')
     expect(() => dockerOptions({host: 'ftp://h', source: 'DOCKER_HOST'})).toThrow(/unsupported/)
   })
