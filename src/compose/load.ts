@@ -275,6 +275,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
   for (const t of trees.slice(1)) merged = mergeNodes(merged, t)
   resolveVolumeDevices(merged as PMap, workingDir)
 
+  const sources: Record<string, string> = {}
   const project = buildProject(merged as PMap, {
     workingDir,
     lookup,
@@ -282,7 +283,8 @@ export function loadProject(options: LoadOptions): LoadedProject {
     profiles,
     errors,
     warnings,
+    sources,
   })
   if (errors.length > 0) throw new InputErrors(sortErrors(errors, files))
-  return {project, workingDir, configFiles: files, environment: st.used, warnings}
+  return {project, workingDir, configFiles: files, environment: st.used, warnings, sources}
 }
