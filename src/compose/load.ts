@@ -279,6 +279,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
   for (const t of trees.slice(1)) merged = mergeNodes(merged, t)
   resolveVolumeDevices(merged as PMap, workingDir)
 
+  const sources: Record<string, string> = {}
   const project = buildProject(merged as PMap, {
     workingDir,
     lookup,
@@ -286,7 +287,8 @@ export function loadProject(options: LoadOptions): LoadedProject {
     profiles,
     errors,
     warnings,
+    sources,
   })
   if (errors.length > 0) throw new InputErrors(sortErrors(errors, files))
-  return {project, workingDir, configFiles: files, environment: st.used, defaults: st.defaults, warnings}
+  return {project, workingDir, configFiles: files, environment: st.used, defaults: st.defaults, warnings, sources}
 }

@@ -4,8 +4,8 @@
  * Canonicalization first turns every "list or mapping" field into one shape (environment, labels,
  * depends_on, service networks, ...) so that the merge can work key by key. The merge then follows
  * Compose: mappings merge recursively, `command`/`entrypoint`/`healthcheck.test` are replaced,
- * sequences are appended without duplicates (ports, volumes, secrets and configs are de-duplicated
- * later by their target), `!reset` removes a value and `!override` replaces instead of merging.
+ * sequences are appended without duplicates (ports, volumes, secrets, configs and devices are
+ * de-duplicated later by their target), `!reset` removes a value and `!override` replaces instead of merging.
  */
 import {InputError} from '../errors.js'
 import {childPath} from './schema.js'
@@ -76,6 +76,8 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
       set(b, 'args', (n) => listOrDictToMap(n, 'args', childPath(path, 'build.args'), errors))
       set(b, 'labels', (n) => listOrDictToMap(n, 'labels', childPath(path, 'build.labels'), errors))
       set(b, 'ssh', (n) => listOrDictToMap(n, 'args', childPath(path, 'build.ssh'), errors))
+      set(b, 'additional_contexts', (n) => listOrDictToMap(n, 'labels', childPath(path, 'build.additional_contexts'), errors))
+      set(b, 'secrets', fileRefsToMaps)
     }
     return b
   })
@@ -94,9 +96,13 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
     return d
   })
   set(svc, 'deploy', (d) => {
-    if (d.kind === 'map') set(d, 'labels', (n) => listOrDictToMap(n, 'labels', childPath(path, 'deploy.labels'), errors))
+    if (d.kind !== 'map') return d
+    set(d, 'labels', (n) => listOrDictToMap(n, 'labels', childPath(path, 'deploy.labels'), errors))
+    const reservations = mapAt(mapAt(d, 'resources'), 'reservations')
+    if (reservations) set(reservations, 'devices', (n) => deviceRequestOptions(n, childPath(path, 'deploy.resources.reservations.devices'), errors))
     return d
   })
+  set(svc, 'gpus', (n) => deviceRequestOptions(n, childPath(path, 'gpus'), errors))
   set(svc, 'dns', stringToSeq)
   set(svc, 'tmpfs', stringToSeq)
   set(svc, 'env_file', stringToSeq)
@@ -152,28 +158,46 @@ function canonicalizeService(svc: PMap, path: string, errors: InputError[]): voi
     if (n.tag) s.tag = n.tag
     return s
   })
-  for (const key of ['secrets', 'configs']) {
-    set(svc, key, (n) => {
-      if (n.kind !== 'seq') return n
-      return {
-        ...n,
-        items: n.items.map((i) =>
-          i.kind === 'scalar' ? mapNode(i.pos, [{key: 'source', keyPos: i.pos, value: scalarNode(i.pos, scalarString(i))}]) : i,
-        ),
-      }
-    })
+  for (const key of ['secrets', 'configs']) set(svc, key, fileRefsToMaps)
+}
+
+function mapAt(m: PMap | undefined, key: string): PMap | undefined {
+  const v = m?.entries.get(key)?.value
+  return v?.kind === 'map' ? v : undefined
+}
+
+/** `- name` stands for `- source: name` (secrets, configs, build secrets). */
+function fileRefsToMaps(n: PNode): PNode {
+  if (n.kind !== 'seq') return n
+  return {
+    ...n,
+    items: n.items.map((i) => (i.kind === 'scalar' ? mapNode(i.pos, [{key: 'source', keyPos: i.pos, value: scalarNode(i.pos, scalarString(i))}]) : i)),
   }
+}
+
+/** A device request's `options` may be a list of KEY=VALUE, like labels. */
+function deviceRequestOptions(n: PNode, path: string, errors: InputError[]): PNode {
+  if (n.kind !== 'seq') return n
+  n.items.forEach((item, i) => {
+    if (item.kind === 'map') set(item, 'options', (o) => listOrDictToMap(o, 'labels', childPath(childPath(path, i), 'options'), errors))
+  })
+  return n
 }
 
 /**
  * Legacy `external: {name: x}` becomes `name: x` + `external: true`, with Compose's deprecation
  * warning.
  */
-function legacyExternalName(m: PMap, path: string, warnings: string[]): void {
+function legacyExternalName(m: PMap, path: string, warnings: string[], errors: InputError[]): void {
   const ext = m.entries.get('external')
   if (ext?.value.kind !== 'map') return
   const name = ext.value.entries.get('name')
   warnings.push(InputError.format('external.name is deprecated; set name: and external: true', ext.keyPos, path))
+  const own = m.entries.get('name')
+  // Two different names for one resource: Compose refuses rather than pick one.
+  if (name && own && scalarText(name.value) !== scalarText(own.value)) {
+    errors.push(new InputError(`name and external.name conflict ("${scalarText(own.value) ?? ''}" and "${scalarText(name.value) ?? ''}"); only use name`, name.keyPos, `${path}.external.name`))
+  }
   m.entries.set('external', {...ext, value: scalarNode(ext.value.pos, true)})
   if (name && !m.entries.has('name')) m.entries.set('name', {...name})
 }
@@ -192,14 +216,14 @@ export function canonicalize(root: PMap, errors: InputError[], warnings: string[
     for (const e of s.entries.values()) {
       if (e.value.kind !== 'map') continue
       set(e.value, 'labels', (n) => listOrDictToMap(n, 'labels', `${section}.${e.key}.labels`, errors))
-      legacyExternalName(e.value, `${section}.${e.key}`, warnings)
+      legacyExternalName(e.value, `${section}.${e.key}`, warnings, errors)
     }
   }
 }
 
 const REPLACED = [/^services\.[^.]+\.(command|entrypoint)$/, /^services\.[^.]+\.healthcheck\.test$/]
 /** Sequences merged by a key after normalization (all entries kept here). */
-const KEYED_SEQUENCES = /^services\.[^.]+\.(ports|volumes|secrets|configs|env_file)$/
+const KEYED_SEQUENCES = /^services\.[^.]+\.(ports|volumes|secrets|configs|env_file|devices)$/
 
 function sameValue(a: PNode, b: PNode): boolean {
   return JSON.stringify(toPlain(a)) === JSON.stringify(toPlain(b))

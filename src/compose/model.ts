@@ -66,6 +66,45 @@ export interface BuildConfig {
   /** `docker build --ssh` entries: an id (`default`) and an optional key or socket path. */
   ssh?: BuildSsh[]
   tags?: string[]
+  /** Bytes, as a decimal string (`docker build --shm-size`). */
+  shm_size?: string
+  ulimits?: Ulimits
+  /** Named contexts (`docker build --build-context name=value`): a path, URL, `docker-image://` or `service:`. */
+  additional_contexts?: Record<string, string>
+  privileged?: boolean
+  /** BuildKit entitlements (`--allow`), e.g. network.host, security.insecure. */
+  entitlements?: string[]
+  /** Project secrets the build can mount (`--secret id=<target or source>`). */
+  secrets?: ServiceFileRef[]
+}
+
+/** A bare number for a single limit, as Compose prints it. */
+export type Ulimits = Record<string, number | {soft?: number; hard?: number}>
+
+/** A request for devices (GPUs) from a device driver: HostConfig.DeviceRequests. */
+export interface DeviceRequest {
+  capabilities?: string[]
+  driver?: string
+  /** -1 for all (`count: all`, or neither count nor device_ids). Absent with device_ids. */
+  count?: number
+  device_ids?: string[]
+  options?: Record<string, string>
+}
+
+/** A device's throttle, printed with Go's field names as Compose prints them. */
+export interface ThrottleDevice {
+  Path: string
+  /** Bytes (or operations) per second, as a decimal string. */
+  Rate: string
+}
+
+export interface BlkioConfig {
+  weight?: number
+  weight_device?: Array<{Path: string; Weight: number}>
+  device_read_bps?: ThrottleDevice[]
+  device_read_iops?: ThrottleDevice[]
+  device_write_bps?: ThrottleDevice[]
+  device_write_iops?: ThrottleDevice[]
 }
 
 export interface BuildSsh {
@@ -85,6 +124,8 @@ export interface ServiceNetwork {
   ipv4_address?: string
   ipv6_address?: string
   priority?: number
+  link_local_ips?: string[]
+  driver_opts?: Record<string, string>
 }
 
 export interface ResourceSpec {
@@ -92,6 +133,8 @@ export interface ResourceSpec {
   /** Bytes, as a decimal string (Compose prints "536870912"). */
   memory?: string
   pids?: number
+  /** Reservations only: devices the container gets (HostConfig.DeviceRequests). */
+  devices?: DeviceRequest[]
 }
 
 export interface DeployConfig {
@@ -167,8 +210,7 @@ export interface Service {
   security_opt?: string[]
   dns?: string[]
   logging?: LoggingConfig
-  /** A bare number for a single limit, as Compose prints it. */
-  ulimits?: Record<string, number | {soft?: number; hard?: number}>
+  ulimits?: Ulimits
   sysctls?: Record<string, string>
   shm_size?: string
   mem_limit?: string
@@ -217,6 +259,10 @@ export interface Service {
   uts?: string
   /** `service[:ro|rw]` or `container:name[:ro|rw]`. */
   volumes_from?: string[]
+  blkio_config?: BlkioConfig
+  gpus?: DeviceRequest[]
+  /** Windows containers' gMSA credential spec; tta runs Linux containers and ignores it (with a warning). */
+  credential_spec?: {config?: string; file?: string; registry?: string}
   develop?: DevelopConfig
 }
 
@@ -257,12 +303,22 @@ export interface NetworkConfig {
   name: string
   driver?: string
   driver_opts?: Record<string, string>
-  ipam?: {driver?: string; config?: Array<{subnet?: string; gateway?: string; ip_range?: string}>}
+  ipam?: {driver?: string; config?: IpamPool[]; options?: Record<string, string>}
   external?: boolean
   internal?: boolean
   attachable?: boolean
+  /** false: an IPv6-only network (engine API 1.47+). */
+  enable_ipv4?: boolean
   enable_ipv6?: boolean
   labels?: Record<string, string>
+}
+
+export interface IpamPool {
+  subnet?: string
+  gateway?: string
+  ip_range?: string
+  /** Addresses the IPAM driver must not hand out, by host name. */
+  aux_addresses?: Record<string, string>
 }
 
 export interface VolumeConfig {
@@ -280,6 +336,8 @@ export interface FileObjectConfig {
   content?: string
   external?: boolean
   labels?: Record<string, string>
+  /** Swarm templating of the content (tta deploy to a swarm); ignored by tta dev. */
+  template_driver?: string
 }
 
 export interface Project {
@@ -306,4 +364,9 @@ export interface LoadedProject {
   defaults?: Record<string, string>
   /** Non-fatal findings, e.g. the obsolete `version` key. */
   warnings: string[]
+  /**
+   * Where settings an engine may refuse at run time were written (key path -> file:line:column),
+   * so that the refusal can name them; e.g. `networks.net.enable_ipv4`.
+   */
+  sources?: Record<string, string>
 }

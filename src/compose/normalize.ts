@@ -12,13 +12,16 @@ import {parseDotenv} from './dotenv.js'
 import {parseImageReference} from './image-ref.js'
 import type {Lookup} from './interpolate.js'
 import type {
+  BlkioConfig,
   BuildConfig,
   DeployConfig,
   DevelopConfig,
   DeviceMapping,
+  DeviceRequest,
   DependsOn,
   FileObjectConfig,
   Healthcheck,
+  IpamPool,
   LoggingConfig,
   NetworkConfig,
   PortConfig,
@@ -28,6 +31,7 @@ import type {
   ServiceFileRef,
   ServiceNetwork,
   ServiceVolume,
+  ThrottleDevice,
   UpdateConfig,
   VolumeConfig,
   WatchAction,
@@ -40,6 +44,7 @@ import {checkProtocol, checkPublished, ordered, parsePortSpec, parseVolumeSpec} 
 import {entryPath, type MapEntry, type PMap, type PNode, type Pos, scalarString, toPlain} from './tree.js'
 import {normalizeDuration, parseBytes} from './units.js'
 import {isValidProjectName} from './project-name.js'
+import {isContextReference} from './relative-paths.js'
 
 export interface BuildContext {
   workingDir: string
@@ -48,6 +53,8 @@ export interface BuildContext {
   profiles: string[]
   errors: InputError[]
   warnings: string[]
+  /** Filled with where run-time-sensitive settings were written (LoadedProject.sources). */
+  sources?: Record<string, string>
 }
 
 
@@ -193,7 +200,7 @@ function command(n: PNode | undefined, keyPath: string, ctx: Ctx): string[] | nu
   }
 }
 
-function build(n: PNode | undefined, keyPath: string, ctx: Ctx): BuildConfig | undefined {
+function build(n: PNode | undefined, keyPath: string, ctx: Ctx, refs: ServiceRefs): BuildConfig | undefined {
   const m = asMap(n)
   if (!m) return undefined
   const context = str(get(m, 'context')) ?? '.'
@@ -236,6 +243,19 @@ function build(n: PNode | undefined, keyPath: string, ctx: Ctx): BuildConfig | u
     })
   }
   setIf(out, 'tags', strList(get(m, 'tags')))
+  setIf(out, 'shm_size', bytes(get(m, 'shm_size'), childPath(keyPath, 'shm_size'), ctx))
+  setIf(out, 'ulimits', ulimits(get(m, 'ulimits'), childPath(keyPath, 'ulimits'), ctx))
+  const contexts = strMap(get(m, 'additional_contexts'))
+  if (contexts) {
+    // A local path is made absolute as the context is; `name=service:x`, URLs and images stay.
+    for (const [name, value] of Object.entries(contexts)) {
+      if (!isContextReference(value)) contexts[name] = resolvePath(value, ctx.b.workingDir)
+    }
+    out.additional_contexts = contexts
+  }
+  if (bool(get(m, 'privileged'))) out.privileged = true
+  setIf(out, 'entitlements', strList(get(m, 'entitlements')))
+  setIf(out, 'secrets', fileRefs(get(m, 'secrets'), childPath(keyPath, 'secrets'), 'build-secrets', refs.secrets, ctx))
   return out
 }
 
@@ -527,6 +547,86 @@ function resources(n: PNode | undefined, keyPath: string, ctx: Ctx): ResourceSpe
   setIf(out, 'memory', bytes(get(m, 'memory'), childPath(keyPath, 'memory'), ctx))
   const pids = int(get(m, 'pids'))
   if (pids) out.pids = pids
+  setIf(out, 'devices', deviceRequests(get(m, 'devices'), childPath(keyPath, 'devices'), ctx, true))
+  return out
+}
+
+/**
+ * Device requests (deploy.resources.reservations.devices, gpus): `count: all` is -1, and so is a
+ * request with neither count nor device_ids, as Compose defaults it; the two are exclusive.
+ */
+function deviceRequests(n: PNode | undefined, keyPath: string, ctx: Ctx, needsCapabilities: boolean): DeviceRequest[] | undefined {
+  if (n?.kind !== 'seq') return undefined
+  const out: DeviceRequest[] = []
+  n.items.forEach((item, i) => {
+    const m = asMap(item)
+    if (!m) return
+    const itemPath = childPath(keyPath, i)
+    // Compose's schema requires them in deploy reservations (not in gpus, which imply "gpu").
+    if (needsCapabilities && !m.entries.has('capabilities')) {
+      ctx.error('capabilities is required (e.g. [gpu])', m, itemPath)
+      return
+    }
+    const countNode = get(m, 'count')
+    const ids = strList(get(m, 'device_ids'))
+    if (countNode && ids) {
+      ctx.error('"count" and "device_ids" are exclusive', countNode, childPath(itemPath, 'count'))
+      return
+    }
+    const r: DeviceRequest = {}
+    setIf(r, 'capabilities', strList(get(m, 'capabilities')))
+    setIf(r, 'driver', str(get(m, 'driver')))
+    if (!ids) {
+      const text = str(countNode) ?? 'all'
+      if (text.toLowerCase() === 'all') r.count = -1
+      else if (/^-?\d+$/.test(text)) r.count = Number.parseInt(text, 10)
+      else ctx.error(`invalid count "${text}" (a number, or all)`, countNode ?? m, childPath(itemPath, 'count'))
+      // Go omits a zero count.
+      if (r.count === 0) delete r.count
+    }
+    setIf(r, 'device_ids', ids)
+    setIf(r, 'options', strMap(get(m, 'options')))
+    out.push(r)
+  })
+  return out
+}
+
+function blkioConfig(n: PNode | undefined, keyPath: string, ctx: Ctx): BlkioConfig | undefined {
+  const m = asMap(n)
+  if (!m) return undefined
+  const out: BlkioConfig = {}
+  const weight = (node: PNode | undefined, at: string): number | undefined => {
+    const w = int(node)
+    if (w === undefined || node === undefined) return undefined
+    // The engine takes 10-1000; 0 means unset (Go's omitted zero value).
+    if (w !== 0 && (w < 10 || w > 1000)) {
+      ctx.error(`blkio weight must be between 10 and 1000 (got ${w})`, node, at)
+      return undefined
+    }
+    return w === 0 ? undefined : w
+  }
+  setIf(out, 'weight', weight(get(m, 'weight'), childPath(keyPath, 'weight')))
+  const wd = get(m, 'weight_device')
+  if (wd?.kind === 'seq') {
+    out.weight_device = []
+    wd.items.forEach((item, i) => {
+      const d = asMap(item)
+      const w = weight(get(d, 'weight'), childPath(childPath(childPath(keyPath, 'weight_device'), i), 'weight'))
+      out.weight_device?.push({Path: str(get(d, 'path')) ?? '', Weight: w ?? 0})
+    })
+  }
+  for (const key of ['device_read_bps', 'device_read_iops', 'device_write_bps', 'device_write_iops'] as const) {
+    const list = get(m, key)
+    if (list?.kind !== 'seq') continue
+    const devices: ThrottleDevice[] = []
+    list.items.forEach((item, i) => {
+      const d = asMap(item)
+      // Compose reads every rate as a size, so `rate: 1024k` is 1048576 even for iops.
+      const rate = bytes(get(d, 'rate'), childPath(childPath(childPath(keyPath, key), i), 'rate'), ctx)
+      devices.push({Path: str(get(d, 'path')) ?? '', Rate: rate ?? '0'})
+    })
+    out[key] = devices
+  }
   return out
 }
 
@@ -645,7 +745,8 @@ interface UsedRef {
   keyPath: string
 }
 
-function fileRefs(n: PNode | undefined, keyPath: string, kind: 'secrets' | 'configs', used: UsedRef[], ctx: Ctx): ServiceFileRef[] | undefined {
+/** Service secrets and configs, and build secrets (which get no default target). */
+function fileRefs(n: PNode | undefined, keyPath: string, kind: 'secrets' | 'configs' | 'build-secrets', used: UsedRef[], ctx: Ctx): ServiceFileRef[] | undefined {
   if (n?.kind !== 'seq') return undefined
   const out: ServiceFileRef[] = []
   const index = new Map<string, number>()
@@ -653,7 +754,7 @@ function fileRefs(n: PNode | undefined, keyPath: string, kind: 'secrets' | 'conf
     const m = asMap(item)
     const source = str(get(m, 'source'))
     if (!m || !source) {
-      ctx.error(`a ${kind.slice(0, -1)} reference needs a source`, item, childPath(keyPath, i))
+      ctx.error(`a ${kind === 'configs' ? 'config' : 'secret'} reference needs a source`, item, childPath(keyPath, i))
       return
     }
     used.push({name: source, pos: item.pos, keyPath: childPath(keyPath, i)})
@@ -694,7 +795,7 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
   const k = (key: string): string => childPath(p, key)
   const s: Partial<Service> & {name: string} = {name}
   setIf(s, 'profiles', strList(get(m, 'profiles')))
-  setIf(s, 'build', build(get(m, 'build'), k('build'), ctx))
+  setIf(s, 'build', build(get(m, 'build'), k('build'), ctx, refs))
   setIf(s, 'cap_add', strList(get(m, 'cap_add')))
   setIf(s, 'cap_drop', strList(get(m, 'cap_drop')))
   const cpus = get(m, 'cpus')
@@ -756,6 +857,8 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
       setIf(sn, 'ipv4_address', str(get(v, 'ipv4_address')))
       setIf(sn, 'ipv6_address', str(get(v, 'ipv6_address')))
       setIf(sn, 'priority', int(get(v, 'priority')))
+      setIf(sn, 'link_local_ips', strList(get(v, 'link_local_ips')))
+      setIf(sn, 'driver_opts', strMap(get(v, 'driver_opts')))
       out[key] = sn
     }
     s.networks = out
@@ -765,6 +868,10 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
   }
   setIf(s, 'pid', str(get(m, 'pid')))
   setIf(s, 'platform', str(get(m, 'platform')))
+  // The image a service runs must be one its build makes.
+  if (s.platform !== undefined && s.build?.platforms && s.build.platforms.length > 0 && !s.build.platforms.includes(s.platform)) {
+    ctx.error(`build.platforms must include the service's platform "${s.platform}" (it has ${s.build.platforms.join(', ')})`, get(m, 'platform') ?? m, k('platform'))
+  }
   setIf(s, 'ports', ports(get(m, 'ports'), k('ports'), ctx))
   if (bool(get(m, 'privileged'))) s.privileged = true
   const pull = str(get(m, 'pull_policy'))
@@ -794,6 +901,24 @@ function service(name: string, m: PMap, ctx: Ctx, refs: ServiceRefs): Service {
   setIf(s, 'volumes', volumes(get(m, 'volumes'), k('volumes'), ctx, refs.volumes))
   setIf(s, 'working_dir', str(get(m, 'working_dir')))
   hostConfigKeys(s, m, ctx)
+  setIf(s, 'blkio_config', blkioConfig(get(m, 'blkio_config'), k('blkio_config'), ctx))
+  const gpus = get(m, 'gpus')
+  if (gpus?.kind === 'scalar' && gpus.value !== null) {
+    // `gpus: all` is one request for every GPU.
+    if (str(gpus) !== 'all') ctx.error(`invalid gpus "${str(gpus) ?? ''}" (all, or a list of device requests)`, gpus, k('gpus'))
+    else s.gpus = [{count: -1}]
+  } else setIf(s, 'gpus', deviceRequests(gpus, k('gpus'), ctx, false))
+  const credentialSpec = asMap(get(m, 'credential_spec'))
+  if (credentialSpec) {
+    const spec: NonNullable<Service['credential_spec']> = {}
+    setIf(spec, 'config', str(get(credentialSpec, 'config')))
+    setIf(spec, 'file', str(get(credentialSpec, 'file')))
+    setIf(spec, 'registry', str(get(credentialSpec, 'registry')))
+    s.credential_spec = spec
+    ctx.b.warnings.push(
+      InputError.format('credential_spec is ignored: it configures gMSA for Windows containers, and tta runs Linux containers (as Compose does, it passes nothing to the engine)', m.entries.get('credential_spec')?.keyPos ?? m.pos, k('credential_spec')),
+    )
+  }
   setIf(s, 'develop', develop(get(m, 'develop'), k('develop'), ctx))
   implicitDependencies(s, m, ctx, refs)
   return s as Service
@@ -834,7 +959,7 @@ function hostConfigKeys(s: Partial<Service> & {name: string}, m: PMap, ctx: Ctx)
           ctx.error('a device needs a source', item, itemPath)
           return
         }
-        out.push({source, target: str(get(item, 'target')) ?? source, permissions: str(get(item, 'permissions')) ?? 'rwm'})
+        out.push({source, target: str(get(item, 'target')) || source, permissions: str(get(item, 'permissions')) || 'rwm'})
         return
       }
       // source[:target[:permissions]], as Compose splits it.
@@ -846,7 +971,10 @@ function hostConfigKeys(s: Partial<Service> & {name: string}, m: PMap, ctx: Ctx)
       }
       out.push({source, target: target || source, permissions: permissions || 'rwm'})
     })
-    s.devices = out
+    // One device per target: a later entry (e.g. from an overlay) replaces an earlier one in place.
+    const byTarget = new Map<string, DeviceMapping>()
+    for (const d of out) byTarget.set(d.target, d)
+    s.devices = [...byTarget.values()]
   }
   setIf(s, 'dns_opt', strList(get(m, 'dns_opt')))
   setIf(s, 'dns_search', strList(get(m, 'dns_search')))
@@ -977,7 +1105,7 @@ function implicitDependencies(s: Partial<Service> & {name: string}, m: PMap, ctx
 
 // ---------- top-level resources ----------
 
-function network(key: string, m: PMap | undefined, project: string): NetworkConfig {
+function network(key: string, m: PMap | undefined, project: string, sources: Record<string, string> | undefined): NetworkConfig {
   const external = bool(get(m, 'external')) ?? false
   const out: NetworkConfig = {name: str(get(m, 'name')) ?? (external ? key : `${project}_${key}`)}
   setIf(out, 'driver', str(get(m, 'driver')))
@@ -990,20 +1118,29 @@ function network(key: string, m: PMap | undefined, project: string): NetworkConf
     const cfg = get(ipamNode, 'config')
     if (cfg?.kind === 'seq') {
       ipam.config = cfg.items.map((c) => {
-        const o: {subnet?: string; gateway?: string; ip_range?: string} = {}
+        const o: IpamPool = {}
         const cm = asMap(c)
         setIf(o, 'subnet', str(get(cm, 'subnet')))
         setIf(o, 'gateway', str(get(cm, 'gateway')))
         setIf(o, 'ip_range', str(get(cm, 'ip_range')))
+        setIf(o, 'aux_addresses', strMap(get(cm, 'aux_addresses')))
         return o
       })
     }
+    setIf(ipam, 'options', strMap(get(ipamNode, 'options')))
     out.ipam = ipam
   }
   if (external) out.external = true
   if (bool(get(m, 'internal'))) out.internal = true
   if (bool(get(m, 'attachable'))) out.attachable = true
   setIf(out, 'labels', strMap(get(m, 'labels')))
+  const ipv4 = m?.entries.get('enable_ipv4')
+  const enableIpv4 = bool(ipv4?.value)
+  if (ipv4 && enableIpv4 !== undefined) {
+    // Printed as written (Compose keeps a pointer); an engine before API 1.47 cannot turn it off.
+    out.enable_ipv4 = enableIpv4
+    if (sources) sources[`networks.${key}.enable_ipv4`] = `${ipv4.keyPos.file}:${ipv4.keyPos.line}:${ipv4.keyPos.column}`
+  }
   if (bool(get(m, 'enable_ipv6'))) out.enable_ipv6 = true
   return out
 }
@@ -1027,6 +1164,7 @@ function fileObject(key: string, m: PMap | undefined, project: string, keyPath: 
   setIf(out, 'content', str(get(m, 'content')))
   if (external) out.external = true
   setIf(out, 'labels', strMap(get(m, 'labels')))
+  setIf(out, 'template_driver', str(get(m, 'template_driver')))
   const sources = [out.file, out.environment, out.content].filter((x) => x !== undefined).length
   if (!external && sources !== 1) ctx.error('needs exactly one of file, environment or content (or external: true)', pos, keyPath)
   return out
@@ -1098,6 +1236,17 @@ export function buildProject(root: PMap, b: BuildContext): Project {
     }
   }
   reportCycles(services, all, top)
+  // `service:x` as a build context builds on x's image, so x must be a service that builds one.
+  for (const [svcName, svc] of Object.entries(services)) {
+    for (const [ctxName, value] of Object.entries(svc.build?.additional_contexts ?? {})) {
+      if (!value.startsWith('service:')) continue
+      const target = value.slice('service:'.length)
+      const node = get(asMap(get(asMap(get(all.get(svcName), 'build')), 'additional_contexts')), ctxName) ?? (all.get(svcName) as PMap)
+      const keyPath = `services.${svcName}.build.additional_contexts.${ctxName}`
+      if (!all.has(target)) top.error(`additional context "${ctxName}" names undefined service "${target}"`, node, keyPath)
+      else if (!services[target]?.build) top.error(`additional context "${ctxName}" names service "${target}", which ${services[target] ? 'has no build section' : 'is not enabled'}`, node, keyPath)
+    }
+  }
 
   const project = name ?? ''
   const declared = <T>(section: string, make: (key: string, m: PMap | undefined, pos: Pos) => T, used: UsedRef[], what: string): Record<string, T> => {
@@ -1128,7 +1277,7 @@ export function buildProject(root: PMap, b: BuildContext): Project {
       if (entry) top.error(`conflicting parameters "external" and "${key}" specified (an external volume is created outside this project)`, entry.keyPos, `volumes.${e.key}.${key}`)
     }
   }
-  const networks = declared('networks', (k, m) => network(k, m, project), refs.networks, 'network')
+  const networks = declared('networks', (k, m) => network(k, m, project, b.sources), refs.networks, 'network')
   const volumesOut = declared('volumes', (k, m) => volume(k, m, project), refs.volumes, 'volume')
   const secrets = declared('secrets', (k, m, pos) => fileObject(k, m, project, `secrets.${k}`, top, pos), refs.secrets, 'secret')
   const configs = declared('configs', (k, m, pos) => fileObject(k, m, project, `configs.${k}`, top, pos), refs.configs, 'config')

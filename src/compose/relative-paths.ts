@@ -13,6 +13,11 @@ export function isRemoteContext(context: string): boolean {
   return context.includes('://') || /^(https?:\/\/|git:\/\/|ssh:\/\/|github\.com\/|git@)/.test(context)
 }
 
+/** An additional build context that is not a local path: remote, an image, or another service's build. */
+export function isContextReference(context: string): boolean {
+  return isRemoteContext(context) || context.startsWith('service:')
+}
+
 /** A host path as Compose takes it for a bind device: "" is the directory itself, Windows paths stay. */
 function hostPath(p: string, dir: string): string {
   if (/^[a-zA-Z]:[\\/]/.test(p) || p.startsWith('\\\\')) return p
@@ -76,7 +81,7 @@ function rewriteService(svc: PMap, dir: string, opts: RewriteOptions): void {
     }
     setEntry(b, 'context', (c) => rewriteScalar(c, (v) => (isRemoteContext(v) ? v : absolutePath(v, dir))))
     setEntry(b, 'additional_contexts', (ac) => {
-      mapValues(ac, (c) => rewriteScalar(c, (v) => (isRemoteContext(v) ? v : absolutePath(v, dir))))
+      mapValues(ac, (c) => rewriteScalar(c, (v) => (isContextReference(v) ? v : absolutePath(v, dir))))
       return ac
     })
     return b

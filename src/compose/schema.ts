@@ -33,9 +33,15 @@ const command: Schema = {nullable: {oneOf: [str, strList]}}
 /** `external: true`, or the deprecated `external: {name: x}` (networks, volumes, secrets). */
 const legacyExternal: Schema = {oneOf: [bool, {map: {name: str}}]}
 
+/** A device request (deploy reservations, gpus): HostConfig.DeviceRequests. */
+const deviceRequest: Schema = {
+  map: {capabilities: strList, count: {oneOf: [int, str]}, device_ids: strList, driver: str, options: listOrDict},
+}
+const ulimitsSchema: Schema = {dict: {oneOf: [int, {map: {soft: int, hard: int}}]}}
 const resource: Schema = {
-  map: {cpus: {oneOf: [num, str]}, memory: {oneOf: [str, int]}, pids: int},
-  unsupported: ['devices', 'generic_resources'],
+  map: {cpus: {oneOf: [num, str]}, memory: {oneOf: [str, int]}, pids: int, devices: {list: deviceRequest}},
+  // Swarm-only: a node's generic resources are nothing a single engine can reserve.
+  unsupported: ['generic_resources'],
 }
 const updateConfig: Schema = {
   map: {
@@ -46,6 +52,12 @@ const updateConfig: Schema = {
     max_failure_ratio: num,
     order: str,
   },
+}
+
+const blkioLimit: Schema = {map: {path: str, rate: {oneOf: [int, str]}}}
+
+const fileRef: Schema = {
+  oneOf: [str, {map: {source: str, target: str, uid: str, gid: str, mode: {oneOf: [int, str]}}}]
 }
 
 const build: Schema = {
@@ -66,30 +78,20 @@ const build: Schema = {
         platforms: strList,
         ssh: listOrDict,
         tags: strList,
+        // docker build --shm-size, --ulimit, --build-context, --allow, --secret (src/engine/images.ts).
+        shm_size: {oneOf: [str, int]},
+        ulimits: ulimitsSchema,
+        additional_contexts: listOrDict,
+        privileged: bool,
+        entitlements: strList,
+        secrets: {list: fileRef},
       },
-      unsupported: [
-        'secrets',
-        'extra_hosts',
-        'isolation',
-              'privileged',
-        'shm_size',
-        'cache_to',
-        'additional_contexts',
-        'ulimits',
-        'entitlements',
-      ],
+      unsupported: ['extra_hosts', 'isolation', 'cache_to'],
     },
   ],
 }
 
-const fileRef: Schema = {
-  oneOf: [str, {map: {source: str, target: str, uid: str, gid: str, mode: {oneOf: [int, str]}}}]
-}
-
 export const SERVICE_KEYS_UNSUPPORTED = [
-  'blkio_config',
-  'credential_spec',
-  'gpus',
   'label_file',
   'log_driver',
   'log_opt',
@@ -176,8 +178,8 @@ export const serviceSchema: Schema = {
         {
           dict: {
             nullable: {
-              map: {aliases: strList, ipv4_address: str, ipv6_address: str, priority: int},
-              unsupported: ['link_local_ips', 'mac_address', 'driver_opts', 'gw_priority', 'interface_name'],
+              map: {aliases: strList, ipv4_address: str, ipv6_address: str, priority: int, link_local_ips: strList, driver_opts: scalarDict},
+              unsupported: ['mac_address', 'gw_priority', 'interface_name'],
             },
           },
         },
@@ -225,7 +227,7 @@ export const serviceSchema: Schema = {
     security_opt: strList,
     dns: strOrList,
     logging: {map: {driver: str, options: {nullable: scalarDict}}},
-    ulimits: {dict: {oneOf: [int, {map: {soft: int, hard: int}}]}},
+    ulimits: ulimitsSchema,
     sysctls: listOrDict,
     shm_size: {oneOf: [str, int]},
     mem_limit: {oneOf: [str, int]},
@@ -271,6 +273,19 @@ export const serviceSchema: Schema = {
     userns_mode: str,
     uts: str,
     volumes_from: strList,
+    blkio_config: {
+      map: {
+        weight: {oneOf: [int, str]},
+        weight_device: {list: {map: {path: str, weight: {oneOf: [int, str]}}}},
+        device_read_bps: {list: blkioLimit},
+        device_read_iops: {list: blkioLimit},
+        device_write_bps: {list: blkioLimit},
+        device_write_iops: {list: blkioLimit},
+      },
+    },
+    gpus: {oneOf: [str, {list: deviceRequest}]},
+    // Windows containers only: accepted and printed, ignored with a warning (normalize.ts).
+    credential_spec: {map: {config: str, file: str, registry: str}},
     develop: {
       nullable: {
         map: {
@@ -305,17 +320,17 @@ const networkSchema: Schema = {
       ipam: {
         map: {
           driver: str,
-          config: {list: {map: {subnet: str, gateway: str, ip_range: str}, unsupported: ['aux_addresses']}},
+          config: {list: {map: {subnet: str, gateway: str, ip_range: str, aux_addresses: scalarDict}}},
+          options: scalarDict,
         },
-        unsupported: ['options'],
       },
       external: legacyExternal,
       internal: bool,
       attachable: bool,
+      enable_ipv4: bool,
       enable_ipv6: bool,
       labels: listOrDict,
     },
-    unsupported: ['enable_ipv4'],
   },
 }
 
@@ -332,8 +347,10 @@ const fileObjectSchema = (withContent: boolean): Schema => ({
       ...(withContent ? {content: str} : {}),
       external: legacyExternal,
       labels: listOrDict,
+      // Swarm's templating of a secret's or config's content: honoured by tta deploy to a swarm.
+      template_driver: str,
     },
-    unsupported: ['driver', 'driver_opts', 'template_driver'],
+    unsupported: ['driver', 'driver_opts'],
   },
 })
 

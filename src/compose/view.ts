@@ -1,4 +1,4 @@
-import type {Project, Service} from './model.js'
+import type {NetworkConfig, Project, Service} from './model.js'
 
 type ServiceView = Omit<Service, 'name'>
 
@@ -15,7 +15,7 @@ export function composeView(project: Project): Record<string, unknown> {
   }
   // Compose leaves out empty top-level sections.
   const view: Record<string, unknown> = {name: project.name}
-  if (Object.keys(project.networks).length > 0) view.networks = sortKeys(project.networks)
+  if (Object.keys(project.networks).length > 0) view.networks = sortKeys(mapValues(project.networks, printedNetwork))
   view.services = services
   if (project.configs && Object.keys(project.configs).length > 0) view.configs = sortKeys(project.configs)
   if (project.secrets && Object.keys(project.secrets).length > 0) view.secrets = sortKeys(project.secrets)
@@ -53,6 +53,17 @@ function printedAsCompose(service: ServiceView): Record<string, unknown> {
     out.develop = {...service.develop, watch: service.develop.watch.map((rule) => ({...rule, exec: rule.exec ?? {command: null}}))}
   }
   return out
+}
+
+/** Compose 2.26's model has no ipam.options (tta passes them to the engine; Compose drops them). */
+function printedNetwork(network: NetworkConfig): NetworkConfig {
+  if (!network.ipam?.options) return network
+  const {options: _options, ...ipam} = network.ipam
+  return {...network, ipam}
+}
+
+function mapValues<T, U>(record: Record<string, T>, fn: (value: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, fn(v)]))
 }
 
 function sortKeys<T extends object>(record: T): T {

@@ -32,6 +32,8 @@ export interface SwarmFile {
   data: Buffer
   /** Services that mount it, and where. */
   mounts: Array<{service: string; target: string; uid?: string; gid?: string; mode?: number}>
+  /** `template_driver`: swarm renders the content with it (e.g. golang) when a task starts. */
+  templateDriver?: string
 }
 
 export interface SwarmContext {
@@ -91,7 +93,9 @@ export function swarmFiles(loaded: LoadedProject, stack: string, read: (path: st
         continue
       }
       const data = object.file ? read(object.file) : Buffer.from(object.content ?? env[object.environment ?? ''] ?? '')
-      files.push({kind, key, name: `${stack}_${key}_${short(data.toString('base64'))}`, data, mounts})
+      const file: SwarmFile = {kind, key, name: `${stack}_${key}_${short(data.toString('base64'))}`, data, mounts}
+      if (object.template_driver) file.templateDriver = object.template_driver
+      files.push(file)
     }
   }
   for (const [variable, value] of Object.entries(loaded.environment).sort()) {

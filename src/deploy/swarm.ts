@@ -100,7 +100,12 @@ export async function ensureStackObjects(docker: Dockerode, project: Project, st
   for (const file of files) {
     if (ids[file.name]) continue
     if (file.data.length === 0) throw new TtaError(`${file.kind} ${file.name} is external but does not exist on the target`, ExitCode.failed, `create it there: docker ${file.kind} create ${file.name} FILE`)
-    const spec = {Name: file.name, Data: file.data.toString('base64'), Labels: {[DeployLabel.namespace]: stack, [DeployLabel.managedBy]: 'tta'}}
+    const spec = {
+      Name: file.name,
+      Data: file.data.toString('base64'),
+      Labels: {[DeployLabel.namespace]: stack, [DeployLabel.managedBy]: 'tta'},
+      ...(file.templateDriver ? {Templating: {Name: file.templateDriver}} : {}),
+    }
     const created = (file.kind === 'secret' ? await docker.createSecret(spec) : await docker.createConfig(spec)) as {id?: string; ID?: string}
     ids[file.name] = created.id ?? created.ID ?? ''
   }

@@ -71,10 +71,46 @@ export interface BuildRequest {
   service: Service
   onOutput: (line: string) => void
   signal?: AbortSignal
+  /** What build secrets and `service:` contexts refer to. */
+  inputs?: BuildInputs
+}
+
+/** The project's parts a build may refer to: secrets (build.secrets) and services (`service:x` contexts). */
+export interface BuildInputs {
+  secrets?: Project['secrets']
+  services?: Project['services']
+}
+
+/** Build settings only BuildKit understands, by name, for the error when the builder is another. */
+export function buildkitOnly(build: NonNullable<Service['build']>): string[] {
+  const keys: string[] = []
+  if (build.ssh && build.ssh.length > 0) keys.push('build.ssh')
+  if (build.secrets && build.secrets.length > 0) keys.push('build.secrets')
+  if (build.additional_contexts && Object.keys(build.additional_contexts).length > 0) keys.push('build.additional_contexts')
+  if (build.privileged) keys.push('build.privileged')
+  if (build.entitlements && build.entitlements.length > 0) keys.push('build.entitlements')
+  return keys
+}
+
+/** `--ulimit` values: `name=soft:hard`, a single number for both. */
+function ulimitFlags(ulimits: NonNullable<Service['ulimits']>): string[] {
+  return Object.entries(ulimits).flatMap(([name, u]) => ['--ulimit', typeof u === 'number' ? `${name}=${u}:${u}` : `${name}=${u.soft ?? 0}:${u.hard ?? 0}`])
+}
+
+/** `--secret` values: the id the Dockerfile mounts (target, else the secret's key) and where its content is. */
+function secretFlags(service: Service, secrets: Project['secrets']): string[] {
+  return (service.build?.secrets ?? []).flatMap((ref) => {
+    const declared = secrets?.[ref.source]
+    const id = ref.target ?? ref.source
+    // As Compose: only file and environment secrets can be handed to a build.
+    if (declared?.file) return ['--secret', `id=${id},src=${declared.file}`]
+    if (declared?.environment) return ['--secret', `id=${id},env=${declared.environment}`]
+    throw new Error(`service ${service.name}: build secret "${ref.source}" must be a file or environment secret`)
+  })
 }
 
 /** `docker build` arguments for a service (BuildKit via the docker CLI). Pure. */
-export function buildArgs(project: string, service: Service): string[] {
+export function buildArgs(project: string, service: Service, inputs: BuildInputs = {}): string[] {
   const build = service.build
   if (!build) throw new Error(`service ${service.name} has no build section`)
   const args = ['build', '--progress', 'plain', '-t', imageFor(project, service)]
@@ -86,6 +122,17 @@ export function buildArgs(project: string, service: Service): string[] {
   for (const tag of build.tags ?? []) args.push('-t', tag)
   if (build.platforms && build.platforms.length > 0) args.push('--platform', build.platforms.join(','))
   for (const ssh of build.ssh ?? []) args.push('--ssh', ssh.path ? `${ssh.id}=${ssh.path}` : ssh.id)
+  if (build.shm_size) args.push('--shm-size', build.shm_size)
+  if (build.ulimits) args.push(...ulimitFlags(build.ulimits))
+  for (const [name, value] of Object.entries(build.additional_contexts ?? {})) {
+    // `service:x` builds on x's image, which ensureImages builds first.
+    const target = value.startsWith('service:') ? inputs.services?.[value.slice('service:'.length)] : undefined
+    args.push('--build-context', `${name}=${target ? `docker-image://${imageFor(project, target)}` : value}`)
+  }
+  // A privileged build is BuildKit's security.insecure entitlement, as Compose asks for it.
+  const allow = new Set([...(build.privileged ? ['security.insecure'] : []), ...(build.entitlements ?? [])])
+  for (const entitlement of allow) args.push('--allow', entitlement)
+  args.push(...secretFlags(service, inputs.secrets))
   if (build.no_cache) args.push('--no-cache')
   if (build.pull) args.push('--pull')
   args.push(build.context)
@@ -123,7 +170,11 @@ export async function buildImage(docker: Dockerode, request: BuildRequest): Prom
     return builder
   }
   const {execa} = await import('execa')
-  const args = buildArgs(request.project, request.service)
+  const args = buildArgs(request.project, request.service, request.inputs)
+  const needsBuildkit = request.service.build ? buildkitOnly(request.service.build) : []
+  if (builder === 'legacy-cli' && needsBuildkit.length > 0) {
+    throw new Error(`service ${request.service.name}: ${needsBuildkit.join(', ')} need BuildKit (docker buildx); this docker CLI has only the classic builder`)
+  }
   // The classic builder has no --progress flag.
   if (builder === 'legacy-cli') args.splice(1, 2)
   const child = execa('docker', args, {
@@ -153,20 +204,22 @@ async function buildViaApi(docker: Dockerode, request: BuildRequest): Promise<vo
   const {service, project} = request
   const build = service.build
   if (!build) return
-  if (build.ssh && build.ssh.length > 0) {
-    throw new Error(`service ${service.name}: build.ssh needs the docker CLI with BuildKit (buildx); this machine builds through the engine API`)
+  const needsBuildkit = buildkitOnly(build)
+  if (needsBuildkit.length > 0) {
+    throw new Error(`service ${service.name}: ${needsBuildkit.join(', ')} need the docker CLI with BuildKit (buildx); this machine builds through the engine API`)
   }
-  const stream = await docker.buildImage(
-    {context: build.context, src: listFiles(build.context)},
-    {
-      t: imageFor(project, service),
-      dockerfile: build.dockerfile ?? 'Dockerfile',
-      target: build.target,
-      platform: build.platforms?.join(','),
-      buildargs: Object.fromEntries(Object.entries(build.args ?? {}).filter((e): e is [string, string] => e[1] !== null)),
-      labels: {...build.labels, [Label.project]: project, [Label.service]: service.name},
-    },
-  )
+  // The engine's build endpoint takes ulimits as JSON; dockerode's types do not list it.
+  const options: Dockerode.ImageBuildOptions & {ulimits?: string} = {
+    t: imageFor(project, service),
+    dockerfile: build.dockerfile ?? 'Dockerfile',
+    target: build.target,
+    platform: build.platforms?.join(','),
+    buildargs: Object.fromEntries(Object.entries(build.args ?? {}).filter((e): e is [string, string] => e[1] !== null)),
+    labels: {...build.labels, [Label.project]: project, [Label.service]: service.name},
+    shmsize: build.shm_size === undefined ? undefined : Number(build.shm_size),
+    ulimits: build.ulimits ? JSON.stringify(Object.entries(build.ulimits).map(([Name, u]) => (typeof u === 'number' ? {Name, Soft: u, Hard: u} : {Name, Soft: u.soft ?? 0, Hard: u.hard ?? 0}))) : undefined,
+  }
+  const stream = await docker.buildImage({context: build.context, src: listFiles(build.context)}, options)
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
       stream,
@@ -203,7 +256,7 @@ export async function ensureImages(
   const ids: Record<string, string | undefined> = {}
   const healthchecks: Record<string, ImageHealthcheck | undefined> = {}
   const byImage = new Map<string, string[]>()
-  for (const name of targets) {
+  for (const name of withBuildContexts(project, targets)) {
     const image = imageFor(project.name, project.services[name] as Service)
     byImage.set(image, [...(byImage.get(image) ?? []), name])
   }
@@ -224,7 +277,13 @@ export async function ensureImages(
         const t = Date.now()
         options.emit({type: 'image', service: owner, image, phase: 'build', status: 'start'})
         try {
-          const builder = await buildImage(docker, {project: project.name, service, signal: options.signal, onOutput: (line) => options.emit({type: 'build-output', service: owner, line})})
+          const builder = await buildImage(docker, {
+            project: project.name,
+            service,
+            signal: options.signal,
+            inputs: {secrets: project.secrets, services: project.services},
+            onOutput: (line) => options.emit({type: 'build-output', service: owner, line}),
+          })
           if (builder !== 'buildkit') options.emit({type: 'note', message: `${owner}: built with the ${builder === 'api' ? 'engine API' : 'classic builder'} (no docker buildx found)`})
         } catch (error) {
           options.emit({type: 'image', service: owner, image, phase: 'build', status: 'failed', error: (error as Error).message})
@@ -261,6 +320,25 @@ export async function ensureImages(
     }
   }
   return {ids, healthchecks}
+}
+
+/**
+ * The targets, with the services their builds name as `service:x` contexts before them (those
+ * images must exist first), each once. Pure.
+ */
+export function withBuildContexts(project: Project, targets: string[]): string[] {
+  const out: string[] = []
+  const visit = (name: string, seen: Set<string>): void => {
+    if (out.includes(name) || seen.has(name)) return
+    seen.add(name)
+    for (const value of Object.values(project.services[name]?.build?.additional_contexts ?? {})) {
+      const dep = value.startsWith('service:') ? value.slice('service:'.length) : undefined
+      if (dep && project.services[dep]) visit(dep, seen)
+    }
+    out.push(name)
+  }
+  for (const name of targets) visit(name, new Set())
+  return out
 }
 
 /** An image could not be pulled or built; nothing was created. */

@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode'
 
-import type {LoadedProject, Project, Service} from '../compose/model.js'
+import type {DeviceRequest, LoadedProject, NetworkConfig, Project, Service, ThrottleDevice} from '../compose/model.js'
+import {TtaError, ExitCode} from '../errors.js'
 import {apiAtLeast} from '../docker/client.js'
 import {durationToNanos} from './durations.js'
 import {COMPOSE_LABEL_VERSION, configHash, dependsOnLabel, Label} from './labels.js'
@@ -11,6 +12,8 @@ export const START_INTERVAL_API = '1.44'
 export const ANNOTATIONS_API = '1.43'
 /** Engine API from which the MAC address is set per endpoint (the container-level one is deprecated). */
 export const ENDPOINT_MAC_API = '1.44'
+/** Engine API that takes a network's EnableIPv4 (Docker 28); before it, every network has IPv4. */
+export const ENABLE_IPV4_API = '1.47'
 
 export interface SpecContext {
   loaded: LoadedProject
@@ -43,6 +46,25 @@ export function droppedFeatures(service: Service, apiVersion: string): string[] 
     dropped.push(`annotations (needs engine API ${ANNOTATIONS_API}, this engine has ${apiVersion})`)
   }
   return dropped
+}
+
+/**
+ * What tta dev leaves out of a service for good (not the engine's doing), for a --verbose note:
+ * swarm-only and Windows-only settings.
+ */
+export function ignoredSettings(project: Project, service: Service): string[] {
+  const ignored: string[] = []
+  for (const [kind, refs, declared] of [
+    ['secrets', service.secrets, project.secrets],
+    ['configs', service.configs, project.configs],
+  ] as const) {
+    for (const ref of refs ?? []) {
+      const driver = declared?.[ref.source]?.template_driver
+      if (driver) ignored.push(`${kind}.${ref.source}.template_driver (${driver}: swarm templating, applied by tta deploy to a swarm only)`)
+    }
+  }
+  if (service.credential_spec) ignored.push('credential_spec (Windows containers only)')
+  return ignored
 }
 
 /** The hash written to the config-hash label: the service as the engine will see it. */
@@ -255,8 +277,78 @@ function extraHostConfig(ctx: SpecContext, service: Service): Record<string, unk
     StorageOpt: service.storage_opt,
     UTSMode: service.uts,
     Annotations: service.annotations && apiAtLeast(ctx.apiVersion, ANNOTATIONS_API) ? service.annotations : undefined,
+    DeviceRequests: deviceRequests(service),
+    ...blkioSpec(service),
   }
   return Object.fromEntries(Object.entries(host).filter(([, v]) => v !== undefined))
+}
+
+/** gpus and deploy reservations' devices, as the engine's DeviceRequests (`docker run --gpus` for gpus). */
+export function deviceRequests(service: Service): Array<Record<string, unknown>> | undefined {
+  const toEngine = (r: DeviceRequest, capabilities: string[]): Record<string, unknown> => {
+    const out: Record<string, unknown> = {Driver: r.driver ?? '', Count: r.count ?? 0, Capabilities: [capabilities]}
+    if (r.device_ids) out.DeviceIDs = r.device_ids
+    if (r.options) out.Options = r.options
+    return out
+  }
+  const requests = [
+    // A gpus entry asks for GPUs whatever else it lists, as `docker run --gpus` does.
+    ...(service.gpus ?? []).map((r) => toEngine(r, r.capabilities?.includes('gpu') ? r.capabilities : [...(r.capabilities ?? []), 'gpu'])),
+    ...(service.deploy?.resources?.reservations?.devices ?? []).map((r) => toEngine(r, r.capabilities ?? [])),
+  ]
+  return requests.length > 0 ? requests : undefined
+}
+
+/** blkio_config as the engine's HostConfig fields (rates in bytes or operations per second). */
+export function blkioSpec(service: Service): Record<string, unknown> {
+  const blkio = service.blkio_config
+  if (!blkio) return {}
+  const throttle = (devices: ThrottleDevice[] | undefined): Array<{Path: string; Rate: number}> | undefined => devices?.map((d) => ({Path: d.Path, Rate: Number(d.Rate)}))
+  return {
+    BlkioWeight: blkio.weight,
+    BlkioWeightDevice: blkio.weight_device?.map((d) => ({Path: d.Path, Weight: d.Weight})),
+    BlkioDeviceReadBps: throttle(blkio.device_read_bps),
+    BlkioDeviceReadIOps: throttle(blkio.device_read_iops),
+    BlkioDeviceWriteBps: throttle(blkio.device_write_bps),
+    BlkioDeviceWriteIOps: throttle(blkio.device_write_iops),
+  }
+}
+
+/**
+ * A project network as the engine's create-network options. Pure. `enable_ipv4: false` needs
+ * engine API 1.47: an older engine would quietly give the network IPv4, so that is refused with
+ * where the setting was written.
+ */
+export function networkSpec(loaded: LoadedProject, key: string, name: string, apiVersion: string, labels: Record<string, string>): Dockerode.NetworkCreateOptions {
+  const config: NetworkConfig | undefined = loaded.project.networks[key]
+  if (config?.enable_ipv4 === false && !apiAtLeast(apiVersion, ENABLE_IPV4_API)) {
+    const where = loaded.sources?.[`networks.${key}.enable_ipv4`]
+    throw new TtaError(
+      `${where ? `${where}: ` : ''}networks.${key}.enable_ipv4: an IPv6-only network needs engine API ${ENABLE_IPV4_API} (Docker 28); this engine has ${apiVersion} and would give ${name} IPv4 anyway`,
+      ExitCode.badInput,
+      'upgrade the engine, or remove enable_ipv4: false',
+    )
+  }
+  const ipam = config?.ipam
+  const pools = ipam?.config?.map((p) => {
+    const pool: Record<string, unknown> = {Subnet: p.subnet, IPRange: p.ip_range, Gateway: p.gateway, AuxiliaryAddresses: p.aux_addresses}
+    return Object.fromEntries(Object.entries(pool).filter(([, v]) => v !== undefined))
+  })
+  const spec: Dockerode.NetworkCreateOptions & {EnableIPv4?: boolean} = {
+    Name: name,
+    Driver: config?.driver ?? 'bridge',
+    Options: config?.driver_opts,
+    Internal: config?.internal,
+    Attachable: config?.attachable,
+    EnableIPv6: config?.enable_ipv6,
+    CheckDuplicate: true,
+    Labels: {...config?.labels, ...labels},
+  }
+  if (ipam?.driver || (pools && pools.length > 0) || ipam?.options) {
+    spec.IPAM = {Driver: ipam?.driver ?? 'default', Config: pools ?? [], ...(ipam?.options ? {Options: ipam.options} : {})} as Dockerode.IPAM
+  }
+  if (config?.enable_ipv4 !== undefined && apiAtLeast(apiVersion, ENABLE_IPV4_API)) spec.EnableIPv4 = config.enable_ipv4
+  return spec
 }
 
 export function networkName(project: Project, key: string): string {
@@ -265,10 +357,13 @@ export function networkName(project: Project, key: string): string {
 
 export function endpointSettings(service: Service, key: string, _project: Project): Dockerode.EndpointSettings {
   const config = service.networks?.[key]
-  return {
+  const ipam = config?.ipv4_address || config?.ipv6_address || config?.link_local_ips ? {IPv4Address: config.ipv4_address, IPv6Address: config.ipv6_address, LinkLocalIPs: config.link_local_ips} : undefined
+  const endpoint: Dockerode.EndpointSettings & {DriverOpts?: Record<string, string>} = {
     Aliases: [service.name, ...(config?.aliases ?? [])],
-    IPAMConfig: config?.ipv4_address || config?.ipv6_address ? {IPv4Address: config.ipv4_address, IPv6Address: config.ipv6_address} : undefined,
+    IPAMConfig: ipam,
   }
+  if (config?.driver_opts) endpoint.DriverOpts = config.driver_opts
+  return endpoint
 }
 
 function nonNull(record: Record<string, string | null> | undefined): Record<string, string> | undefined {

@@ -20,7 +20,7 @@ import {planUp, type UpPlan} from './plan.js'
 import {findPortConflicts, findPortHolder, portFromEngineError, PortInUseError, portsAreLocal, portsToClaim, PortTakenError} from './ports.js'
 import {AbortedError, NotReadyError, readinessFor, readyFromListing, waitCompleted, waitReady, type ReadyBy} from './readiness.js'
 import {apiAtLeast} from '../docker/client.js'
-import {containerSpec, droppedFeatures, START_INTERVAL_API, endpointSettings, networkName, serviceHash, serviceNetworks} from './spec.js'
+import {containerSpec, droppedFeatures, START_INTERVAL_API, endpointSettings, ignoredSettings, networkName, networkSpec, serviceHash, serviceNetworks} from './spec.js'
 
 export interface UpOptions {
   /** Services to start (with their dependencies); all when empty. */
@@ -112,6 +112,9 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     for (const dropped of droppedFeatures(project.services[name] as Service, conn.apiVersion)) {
       emit({type: 'note', message: `${name}: dropped ${dropped}`})
     }
+    for (const ignored of ignoredSettings(project, project.services[name] as Service)) {
+      emit({type: 'note', message: `${name}: ignored ${ignored}`})
+    }
   }
 
   const {ids: imageIds, healthchecks: imageHealthchecks} = await ensureImages(docker, loaded, targets, options)
@@ -128,20 +131,16 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     }
   }
 
+  // Every network's options first: one the engine cannot make as written stops the run before anything is created.
+  const networkSpecs = new Map(
+    plan.networks
+      .filter((network) => network.action === 'create')
+      .map((network) => [network.name, networkSpec(loaded, network.key, network.name, conn.apiVersion, {[Label.project]: project.name, [Label.network]: network.key, [Label.version]: COMPOSE_LABEL_VERSION})]),
+  )
   for (const network of plan.networks) {
     emit({type: 'resource', kind: 'network', name: network.name, action: network.action})
-    if (network.action !== 'create') continue
-    const config = project.networks[network.key]
-    await docker.createNetwork({
-      Name: network.name,
-      Driver: config?.driver ?? 'bridge',
-      Options: config?.driver_opts,
-      Internal: config?.internal,
-      Attachable: config?.attachable,
-      EnableIPv6: config?.enable_ipv6,
-      CheckDuplicate: true,
-      Labels: {...config?.labels, [Label.project]: project.name, [Label.network]: network.key, [Label.version]: COMPOSE_LABEL_VERSION},
-    })
+    const spec = networkSpecs.get(network.name)
+    if (spec) await docker.createNetwork(spec)
   }
   for (const volume of plan.volumes) {
     emit({type: 'resource', kind: 'volume', name: volume.name, action: volume.action})

@@ -2,7 +2,8 @@
 // extends a service from another one; `tta dev` creates the containers from the merged model, and
 // docker inspect shows the paths resolved against the included / extended file's directory and the
 // included project's own .env; `docker compose up` on the same files creates the same containers
-// (compared field by field for the keys the files set).
+// (compared field by field for the keys the files set). A third service takes the included one's
+// volumes (volumes_from) and sets pids_limit and blkio_config, compared the same way.
 import {appendFileSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -16,8 +17,13 @@ const env: Record<string, string> = {}
 
 interface Inspect {
   Config: {Env: string[]; Cmd: string[]; Image: string; Labels: Record<string, string>}
-  HostConfig: {PortBindings: Record<string, Array<{HostIp: string; HostPort: string}>> | null}
-  Mounts: Array<{Type: string; Source: string; Destination: string}>
+  HostConfig: {
+    PortBindings: Record<string, Array<{HostIp: string; HostPort: string}>> | null
+    VolumesFrom: string[] | null
+    PidsLimit: number | null
+    BlkioWeight: number
+  }
+  Mounts: Array<{Type: string; Source: string; Destination: string; RW: boolean}>
   State: {Running: boolean}
 }
 
@@ -27,8 +33,23 @@ function binds(c: Inspect): string[][] {
 }
 
 async function inspect(service: string, name = project): Promise<Inspect> {
-  const out = await docker(['inspect', `${name}-${service}-1`])
+  return inspectRef(`${name}-${service}-1`)
+}
+
+async function inspectRef(ref: string): Promise<Inspect> {
+  const out = await docker(['inspect', ref])
   return (JSON.parse(out.stdout) as Inspect[])[0] as Inspect
+}
+
+/**
+ * The services VolumesFrom names: Compose records the source container by id, tta by name, so
+ * each is looked up and named by its compose service label. The mode is left out: Compose 2.26
+ * drops it (docs/compose-compat.md), tta keeps it.
+ */
+async function volumesFromServices(c: Inspect): Promise<string[]> {
+  return Promise.all(
+    (c.HostConfig.VolumesFrom ?? []).map(async (entry) => String((await inspectRef(entry.split(':')[0] ?? '')).Config.Labels['com.docker.compose.service'])),
+  )
 }
 
 beforeAll(async () => {
@@ -71,6 +92,12 @@ services:
     extends: {file: ${join(workspace, 'lib/base.yml')}, service: base}
     environment: {FROM_OVERLAY: "1", SHARED: overlay}
     depends_on: [extras-cache]
+  extras-reader:
+    image: ${standinImage('redis')}
+    command: ["redis-server", "--port", "6391"]
+    volumes_from: ["extras-cache:ro"]
+    pids_limit: 64
+    blkio_config: {weight: 300}
 `,
   )
   appendFileSync(join(workspace, 'tta.config.yaml'), '\ncomposeFiles:\n  - overlay.yml\n')
@@ -84,7 +111,7 @@ afterAll(async () => {
 
 describe('extends and include through tta dev on a real engine', () => {
   it('starts an included service and one extended from another file, with Compose\'s paths and variables', async () => {
-    const result = await runTta(['dev', 'extras-worker', '--workspace', workspace, '--project-name', project], {env, timeoutMs: 180_000})
+    const result = await runTta(['dev', 'extras-worker', 'extras-reader', '--workspace', workspace, '--project-name', project], {env, timeoutMs: 180_000})
     expect(result.code, result.stderr).toBe(0)
 
     const worker = await inspect('extras-worker')
@@ -99,6 +126,14 @@ describe('extends and include through tta dev on a real engine', () => {
     expect(cache.State.Running).toBe(true)
     expect(cache.Config.Env).toEqual(expect.arrayContaining(['FLAVOUR=from-the-included-env']))
     expect(binds(cache)).toEqual([[join(workspace, 'extras/data'), '/data']])
+
+    // volumes_from: the included service's container, read-only; its bind mount shows up here.
+    const reader = await inspect('extras-reader')
+    expect(reader.State.Running).toBe(true)
+    expect(reader.HostConfig.VolumesFrom).toEqual([`${project}-extras-cache-1:ro`])
+    expect(binds(reader)).toEqual([[join(workspace, 'extras/data'), '/data']])
+    expect(reader.Mounts.find((m) => m.Destination === '/data')?.RW).toBe(false)
+    expect(reader.HostConfig.PidsLimit).toBe(64)
   })
 
   it('creates what docker compose up creates from the same files (the keys they set)', async () => {
@@ -108,8 +143,8 @@ describe('extends and include through tta dev on a real engine', () => {
     for (const f of [...files, join(workspace, 'overlay.yml')]) args.push('-f', f)
     // Another host port: tta's containers keep theirs.
     const composeEnv = {...process.env, ...env, TTA_WORKSPACE: workspace, EXTRAS_PORT: String(await freePort())}
-    await docker([...args, 'up', '-d', 'extras-worker'], {env: composeEnv, timeoutMs: 120_000})
-    for (const service of ['extras-worker', 'extras-cache']) {
+    await docker([...args, 'up', '-d', 'extras-worker', 'extras-reader'], {env: composeEnv, timeoutMs: 120_000})
+    for (const service of ['extras-worker', 'extras-cache', 'extras-reader']) {
       const ours = await inspect(service)
       const theirs = await inspect(service, composeProject)
       expect(ours.Config.Image, service).toBe(theirs.Config.Image)
@@ -119,6 +154,10 @@ describe('extends and include through tta dev on a real engine', () => {
       expect(ours.Config.Labels['com.docker.compose.service'], service).toBe(theirs.Config.Labels['com.docker.compose.service'])
       const hostIps = (c: Inspect): string[] => Object.values(c.HostConfig.PortBindings ?? {}).flat().map((b) => b.HostIp)
       expect(hostIps(ours), service).toEqual(hostIps(theirs))
+      expect(await volumesFromServices(ours), service).toEqual(await volumesFromServices(theirs))
+      expect(ours.HostConfig.PidsLimit, service).toBe(theirs.HostConfig.PidsLimit)
+      // The engine keeps 0 where the kernel has no I/O weight; both tools then get the same 0.
+      expect(ours.HostConfig.BlkioWeight, service).toBe(theirs.HostConfig.BlkioWeight)
     }
   })
 })

@@ -372,7 +372,7 @@ services:
     depends_on: [api, ghost]
     volumes: [undeclared:/data]
     networks: [nonet]
-    gpus: all
+    post_start: []
     labels: {service: x}
     environment:
       A: {nested: 1}
@@ -402,7 +402,7 @@ services:
       `${at('10:23')}services.redis.depends_on[1]: service "redis" depends on undefined service "ghost"`,
       `${at('11:15')}services.redis.volumes[0]: undefined volume "undeclared" (declare it under the top-level volumes: key)`,
       `${at('12:16')}services.redis.networks[0]: undefined network "nonet" (declare it under the top-level networks: key)`,
-      `${at('13:5')}services.redis.gpus: "gpus" is not supported by tta`,
+      `${at('13:5')}services.redis.post_start: "post_start" is not supported by tta`,
       `${at('16:10')}services.redis.environment.A: expected a string, number, boolean or null, got a mapping`,
       `${at('20:12')}services.api.image: invalid image reference "Upper/case": repository name must be lowercase`,
       `${at('21:12')}services.nothing: service "nothing" has neither an image nor a build context`,
