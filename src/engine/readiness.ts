@@ -108,6 +108,9 @@ function hasRestartPolicy(service: Service): boolean {
   return (service.restart ?? 'no') !== 'no'
 }
 
+/** A timer may fire a millisecond or two before Date.now() says its time is up: not a reason for another look. */
+const TIMER_SLACK_MS = 5
+
 /**
  * Waits until the service is ready (see Readiness). A service ready by "running" must stay up
  * RUNNING_SETTLE_MS (or survive its restart policy); the others are checked by waitChecked.
@@ -142,7 +145,7 @@ export async function waitReady(container: Dockerode.Container, service: Service
       if (runningSince?.startedAt !== run) runningSince = {startedAt: run, at: settleFromStart !== undefined && restarts === 0 ? settleFromStart : Date.now()}
       // Up long enough by the engine's clock (a kept container), or seen up for the settle time.
       const upByEngineClock = Date.now() - Date.parse(state.StartedAt)
-      if (keptAndSettled || upByEngineClock >= 10 * RUNNING_SETTLE_MS || Date.now() - runningSince.at >= RUNNING_SETTLE_MS) return 'running'
+      if (keptAndSettled || upByEngineClock >= 10 * RUNNING_SETTLE_MS || Date.now() - runningSince.at >= RUNNING_SETTLE_MS - TIMER_SLACK_MS) return 'running'
     }
     if (Date.now() >= options.deadline) {
       throw new NotReadyError(service.name, 'not ready before the timeout: did not start', state.Status, state.ExitCode)
