@@ -181,6 +181,20 @@ describe('tta deploy to a compose target over SSH', () => {
     expect(readFileSync(join(xdg, 'tta', 'ssh', 'known_hosts'), 'utf8').trim().split('\n')).toHaveLength(1)
   })
 
+  it('tta status and tta logs reach the ssh:// engine through the same transport as deploy', async () => {
+    const env = {DOCKER_HOST: host(), TTA_SSH_IDENTITY: join(dir, 'client_key')}
+    const before = (readFileSync(join(dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? []).length
+    const status = await tta(['status', '--json', '--no-stats', '--project-name', project], env)
+    expect(status.code, status.stderr).toBe(0)
+    const report = JSON.parse(status.stdout) as {services: Array<{service: string; state: string | null; health: string | null}>}
+    expect(report.services.map((s) => [s.service, s.state, s.health])).toEqual(expect.arrayContaining([['api', 'running', 'healthy'], ['cache', 'running', 'healthy']]))
+    const logs = await tta(['logs', 'cache', '--tail', '20', '--project-name', project], env)
+    expect(logs.code, logs.stderr).toBe(0)
+    expect(logs.stdout).toMatch(/cache.*Ready to accept connections/)
+    // Over SSH, not a local socket: sshd accepted tta's key again.
+    expect((readFileSync(join(dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? []).length).toBeGreaterThan(before)
+  })
+
   it('exit 3 with the reason when the ssh host does not answer, refuses the key, or shows a changed host key', async () => {
     const t0 = Date.now()
     const down = await tta(['deploy', 'down', '-y', '--version', 'v1'])
