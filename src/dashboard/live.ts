@@ -4,13 +4,8 @@ import {applyRetention, backup} from '../backup/backup.js'
 import {listBackups} from '../backup/list.js'
 import type {BackupSettings} from '../backup/settings.js'
 import {BackupStore} from '../backup/store.js'
-import type {LoadedProject} from '../compose/model.js'
 import type {EngineApi} from '../docker/api.js'
-import {connectEngine, type EngineConnection} from '../docker/client.js'
 import {Label} from '../engine/labels.js'
-import {prepareUpProject} from '../engine/prepare.js'
-import {restart, stop} from '../engine/stop.js'
-import {up, UpFailedError} from '../engine/up.js'
 import {followLogs} from '../logs/follow.js'
 import {listLogSources, readHistory, type LogSource} from '../logs/read.js'
 import type {LogLine} from '../logs/decode.js'
@@ -18,9 +13,9 @@ import {collectStatus, type CollectOptions, type ListedContainer} from '../statu
 import type {StatusReport} from '../status/model.js'
 import {reachFor} from '../status/reach.js'
 import type {StatsSample} from '../status/stats.js'
-import {loadWorkspaceProject} from '../workspace/project.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {apiBase, firingAlerts, graphPositions, isNewFailure, maskSecrets, modeOf, monitoringLinks, type Seen} from './derive.js'
+import {ActionRefused, ServiceActions} from './actions.js'
 import {DASHBOARD_SCHEMA_VERSION, type ActionEvent, type DashboardState, type Failure, type LogEntry, type MonitoringView, type ServiceAction} from './model.js'
 
 export interface LiveOptions {
@@ -40,17 +35,6 @@ export interface LiveOptions {
 }
 
 export type LiveEvent = {type: 'state'; state: DashboardState} | {type: 'action'; event: ActionEvent}
-
-/** An action refused before it ran (unknown service, one already running): the server answers 4xx. */
-export class ActionRefused extends Error {
-  constructor(
-    readonly statusCode: 400 | 404 | 409,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'ActionRefused'
-  }
-}
 
 interface EngineEventLine {
   Type?: string
@@ -79,21 +63,34 @@ export class LiveEnvironment {
   private previous: Map<string, StatsSample> | undefined
   private readonly seen = new Map<string, Seen>()
   private readonly failures = new Map<string, Failure>()
-  private readonly busy = new Map<string, ServiceAction>()
   private monitoring: MonitoringView = {links: {}, alerts: null, alertsError: null}
   private alertsAt = 0
   private backups: DashboardState['backups']
   private backupsAt = 0
-  private conn: Promise<EngineConnection> | undefined
-  private readonly loadedByFiles = new Map<string, LoadedProject | Error>()
   private labels: Array<{service: string; labels: Record<string, string>}> = []
-  private actionCounter = 0
   private readonly secretValues: string[]
+  private readonly actions: ServiceActions
 
   constructor(private readonly options: LiveOptions) {
     setMaxListeners(0, this.controller.signal)
     this.backups = {dir: options.backup.dir, list: [], running: false, error: null}
     this.secretValues = options.showSecrets ? [] : options.secrets.map((s) => s.value)
+    this.actions = new ServiceActions({
+      project: this.project,
+      workspace: options.workspace,
+      readyTimeoutMs: options.readyTimeoutMs ?? 300_000,
+      signal: this.controller.signal,
+      hasContainer: (service) => Boolean(this.latest?.status.services.some((s) => s.service === service && s.container)),
+      labelsOf: (service) => this.labels.find((l) => l.service === service)?.labels ?? {},
+      emit: (event) => this.emit({type: 'action', event}),
+      changed: () => this.poke(),
+      forget: (service) => this.seen.delete(service),
+    })
+  }
+
+  /** Runs restart, stop, start or rebuild on one service; resolves with what happened in words. */
+  act(service: string, action: ServiceAction): Promise<string> {
+    return this.actions.act(service, action)
   }
 
   get project(): string {
@@ -224,9 +221,9 @@ export class LiveEnvironment {
     for (const s of report.services) {
       services[s.service] = {
         graph: graph[s.service] ?? {level: 0, dependsOn: [], dependents: []},
-        buildable: this.buildable(s.service),
+        buildable: this.actions.buildable(s.service),
         lastFailure: this.failures.get(s.service) ?? null,
-        busy: this.busy.get(s.service) ?? null,
+        busy: this.actions.busyWith(s.service) ?? null,
       }
     }
     return {
@@ -249,7 +246,7 @@ export class LiveEnvironment {
       const before = this.seen.get(s.service)
       this.seen.set(s.service, {status: s.status, restarts: s.restarts, startedAt: s.startedAt})
       // What the page itself stopped or restarted is not a failure, nor a service a backup stops for its dump.
-      if (this.busy.has(s.service) || this.backups.running) continue
+      if (this.actions.busyWith(s.service) || this.backups.running) continue
       if (!isNewFailure(before, s)) continue
       this.failures.set(s.service, {at: new Date().toISOString(), status: s.status, reason: s.reason, exitCode: s.exitCode, restarts: s.restarts, logs: []})
       failed.push(s.service)
@@ -293,7 +290,7 @@ export class LiveEnvironment {
     if (!force && Date.now() - this.backupsAt < BACKUPS_EVERY_MS) return
     this.backupsAt = Date.now()
     try {
-      this.backups = {...this.backups, list: listBackups(new BackupStore(this.options.backup.dir), this.project), error: this.backups.running ? null : this.backups.error}
+      this.backups = {...this.backups, list: listBackups(new BackupStore(this.options.backup.dir, {workspaceRoot: this.options.workspace.root}), this.project), error: this.backups.running ? null : this.backups.error}
     } catch (error) {
       this.backups = {...this.backups, list: [], error: (error as Error).message}
     }
@@ -335,8 +332,6 @@ export class LiveEnvironment {
     }
   }
 
-  // ---- logs ----
-
   private entry(line: LogLine, source: LogSource): LogEntry {
     return {time: line.ts, service: source.service, container: source.name, stream: line.stream, message: this.secretValues.length > 0 ? maskSecrets(line.text, this.secretValues) : line.text}
   }
@@ -363,112 +358,16 @@ export class LiveEnvironment {
     })
   }
 
-  // ---- actions ----
-
-  private connection(): Promise<EngineConnection> {
-    if (!this.conn) {
-      this.conn = connectEngine()
-      this.conn.catch(() => (this.conn = undefined))
-    }
-    return this.conn
-  }
-
-  /** The compose files the service's container was made from (its config-files label). */
-  private filesOf(service: string): string[] {
-    const labels = this.labels.find((l) => l.service === service)?.labels ?? {}
-    return (labels[Label.configFiles] ?? '').split(',').filter(Boolean)
-  }
-
-  private load(files: string[]): LoadedProject | Error {
-    const key = files.join(',')
-    let loaded = this.loadedByFiles.get(key)
-    if (!loaded) {
-      try {
-        loaded = loadWorkspaceProject({workspace: this.options.workspace, cwd: this.options.workspace.root, files, projectName: this.project})
-      } catch (error) {
-        loaded = error as Error
-      }
-      this.loadedByFiles.set(key, loaded)
-    }
-    return loaded
-  }
-
-  private buildable(service: string): boolean {
-    const files = this.filesOf(service)
-    if (files.length === 0) return false
-    const loaded = this.load(files)
-    return !(loaded instanceof Error) && Boolean(loaded.project.services[service]?.build)
-  }
-
-  private action(target: string, action: ActionEvent['action'], phase: ActionEvent['phase'], message: string, id: number): void {
-    this.emit({type: 'action', event: {id, target, action, phase, message, at: new Date().toISOString()}})
-  }
-
-  /** Runs restart, stop, start or rebuild on one service; resolves with what happened in words. */
-  async act(service: string, action: ServiceAction): Promise<string> {
-    const known = this.latest?.status.services.some((s) => s.service === service && s.container)
-    if (!known) throw new ActionRefused(404, `no container of service "${service}" in project ${this.project}`)
-    const running = this.busy.get(service)
-    if (running) throw new ActionRefused(409, `${service}: ${running} is already under way`)
-    if (action === 'rebuild' && !this.buildable(service)) throw new ActionRefused(400, `${service} has no build section: nothing to rebuild (restart it instead)`)
-    const id = ++this.actionCounter
-    this.busy.set(service, action)
-    this.action(service, action, 'start', `${action} ${service}`, id)
-    this.poke()
-    try {
-      const message = await this.perform(service, action, id)
-      this.action(service, action, 'done', message, id)
-      return message
-    } catch (error) {
-      const message = describeActionError(error as Error)
-      this.action(service, action, 'failed', message, id)
-      throw new Error(message)
-    } finally {
-      this.busy.delete(service)
-      // Its own stop/restart was seen while busy: start the failure watch afresh from now.
-      this.seen.delete(service)
-      this.poke()
-    }
-  }
-
-  private async perform(service: string, action: ServiceAction, id: number): Promise<string> {
-    const conn = await this.connection()
-    const t0 = Date.now()
-    const took = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`
-    if (action === 'restart') {
-      const done = await restart(conn, this.project, [service], (e) => this.action(service, action, 'progress', `${e.container} ${e.status}`, id))
-      return `restarted ${done.map((c) => c.name).join(', ')} in ${took()}`
-    }
-    if (action === 'stop') {
-      const done = await stop(conn, this.project, [service], (e) => this.action(service, action, 'progress', `${e.container} ${e.status}`, id))
-      return `stopped ${done.map((c) => c.name).join(', ')} in ${took()}`
-    }
-    const files = this.filesOf(service)
-    const {loaded, host} = await prepareUpProject(Promise.resolve(conn), {workspace: this.options.workspace, cwd: this.options.workspace.root, files, projectName: this.project})
-    await up(conn, loaded, {
-      services: [service],
-      build: action === 'rebuild',
-      timeoutMs: this.options.readyTimeoutMs ?? 300_000,
-      signal: this.controller.signal,
-      host,
-      emit: (event) => {
-        if (event.type === 'service' && (event.phase === 'ready' || event.phase === 'starting' || event.phase === 'recreating' || event.phase === 'failed')) this.action(service, action, 'progress', `${event.service} ${event.phase}${event.detail ? `: ${event.detail}` : ''}`, id)
-        if (event.type === 'image') this.action(service, action, 'progress', `${event.service}: ${event.phase} ${event.status}${event.error ? `: ${event.error}` : ''}`, id)
-      },
-    })
-    return `${service} ${action === 'rebuild' ? 'rebuilt and' : ''} ready in ${took()}`.replace('  ', ' ')
-  }
-
   /** `tta backup` from the page: every stateful service that runs, then retention. */
   async backupNow(): Promise<string> {
     if (this.backups.running) throw new ActionRefused(409, 'a backup is already under way')
-    const id = ++this.actionCounter
+    const id = this.actions.nextId()
     this.backups = {...this.backups, running: true, error: null}
-    this.action('backup', 'backup', 'start', 'backing up', id)
+    this.actions.report('backup', 'backup', 'start', 'backing up', id)
     this.poke()
     try {
-      const conn = await this.connection()
-      const store = new BackupStore(this.options.backup.dir)
+      const conn = await this.actions.connection()
+      const store = new BackupStore(this.options.backup.dir, {workspaceRoot: this.options.workspace.root})
       const result = await backup({
         conn,
         project: this.project,
@@ -478,19 +377,19 @@ export class LiveEnvironment {
         readyTimeoutMs: this.options.readyTimeoutMs ?? 300_000,
         signal: this.controller.signal,
         emit: (e) => {
-          if (e.type === 'service' && e.phase !== 'start') this.action('backup', 'backup', 'progress', `${e.service} ${e.phase}${e.detail ? `: ${e.detail}` : ''}`, id)
+          if (e.type === 'service' && e.phase !== 'start') this.actions.report('backup', 'backup', 'progress', `${e.service} ${e.phase}${e.detail ? `: ${e.detail}` : ''}`, id)
         },
       })
       const {manifest} = result
       if (manifest.complete) applyRetention(store, this.project, this.options.backup.policy)
       const message = manifest.complete ? `backup ${manifest.id} complete` : `backup ${manifest.id} is partial: ${manifest.failed.map((f) => `${f.service}: ${f.error}`).join('; ')}`
       this.backups = {...this.backups, running: false, error: manifest.complete ? null : message}
-      this.action('backup', 'backup', manifest.complete ? 'done' : 'failed', message, id)
+      this.actions.report('backup', 'backup', manifest.complete ? 'done' : 'failed', message, id)
       return message
     } catch (error) {
       const message = (error as Error).message
       this.backups = {...this.backups, running: false, error: message}
-      this.action('backup', 'backup', 'failed', message, id)
+      this.actions.report('backup', 'backup', 'failed', message, id)
       throw error
     } finally {
       await this.refreshBackups(true)
@@ -498,11 +397,3 @@ export class LiveEnvironment {
     }
   }
 }
-
-function describeActionError(error: Error): string {
-  if (error instanceof UpFailedError) {
-    return [error.message, ...error.failures.map((f) => `${f.service}: ${f.reason}${f.logs.length > 0 ? `\n  ${f.logs.slice(-10).join('\n  ')}` : ''}`)].join('\n')
-  }
-  return error.message
-}
-

@@ -4,7 +4,8 @@ import {join} from 'node:path'
 
 import {ExitCode, TtaError} from '../errors.js'
 import {packageRoot} from '../paths.js'
-import {ActionRefused, type LiveEnvironment, type LiveEvent} from './live.js'
+import {ActionRefused} from './actions.js'
+import type {LiveEnvironment, LiveEvent} from './live.js'
 import {ACTIONS, type ServiceAction} from './model.js'
 import {allowedHosts, refuseForeign, sameToken, tokenOf} from './security.js'
 

@@ -4,7 +4,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {ActionRefused, type LiveEvent} from '../../../src/dashboard/live.js'
+import {ActionRefused} from '../../../src/dashboard/actions.js'
+import type {LiveEvent} from '../../../src/dashboard/live.js'
 import type {DashboardState, LogEntry, ServiceAction} from '../../../src/dashboard/model.js'
 import {loadWebAssets, startDashboardServer, type DashboardSource, type RunningDashboard} from '../../../src/dashboard/server.js'
 
