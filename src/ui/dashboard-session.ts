@@ -1,5 +1,6 @@
 import chalk from 'chalk'
 
+import {listenForInterrupt} from '../cli/interrupt.js'
 import {openDashboard, type DashboardRequest} from '../dashboard/open.js'
 import {ExitCode, TtaError} from '../errors.js'
 
@@ -17,22 +18,14 @@ export async function serveDashboard(request: DashboardRequest, options: {open: 
   process.stdout.write(`tta ui for project ${dashboard.project}: ${chalk.bold(dashboard.url)}\n`)
   process.stderr.write(chalk.dim('the URL carries this run\'s token: anyone with it can stop and restart services. Ctrl-C to stop\n'))
   if (options.open) await openBrowser(dashboard.url)
-  let code = 0
-  await new Promise<void>((resolve) => {
-    const onInt = (): void => {
-      code = ExitCode.interrupted
-      done()
-    }
-    const done = (): void => {
-      process.off('SIGINT', onInt)
-      process.off('SIGTERM', done)
-      resolve()
-    }
-    process.once('SIGINT', onInt)
-    process.once('SIGTERM', done)
-  })
+  const interrupt = listenForInterrupt()
+  try {
+    await interrupt.wait()
+  } finally {
+    interrupt.dispose()
+  }
   await dashboard.close()
-  return code
+  return interrupt.exitCode()
 }
 
 /** $BROWSER (set by VS Code in a devcontainer), else the platform's opener; a failure is only a note. */
