@@ -3,6 +3,7 @@ import type {Service} from '../compose/model.js'
 import {durationToMs} from '../engine/durations.js'
 import {healthcheckCommand} from '../engine/container-io.js'
 import type {HttpExpectation, ProbeOverride, ProbeSpec} from './types.js'
+import {redisPassword} from './redis-args.js'
 
 export {probeHostFor} from './reach.js'
 
@@ -172,15 +173,6 @@ export function healthcheckProbe(facts: ServiceFacts, reach: Reach, timeoutMs: n
     case 'tcp':
       return {type: 'tcp', host: address.host, port: address.port, timeoutMs, direct: address.direct}
   }
-}
-
-/** `--requirepass X` on redis-server's command line, else the variables redis tools read. */
-export function redisPassword(facts: Pick<ServiceFacts, 'command' | 'environment'>): string | undefined {
-  const i = facts.command.indexOf('--requirepass')
-  if (i >= 0 && facts.command[i + 1]) return facts.command[i + 1]
-  const inline = facts.command.find((a) => a.startsWith('--requirepass='))
-  if (inline) return inline.slice('--requirepass='.length)
-  return facts.environment.REDIS_PASSWORD || facts.environment.REDISCLI_AUTH || undefined
 }
 
 /**

@@ -7,6 +7,7 @@ import {execStream, runOneOff} from '../streams.js'
 import {startAndWait, stopContainer, type Target} from '../targets.js'
 import {captureToFile, expectSuccess} from './common.js'
 import {CheckFailed, StrategyError, type BackupOutcome, type RestoreContext, type Strategy} from './types.js'
+import {redisOption, redisPassword} from '../../probes/redis-args.js'
 
 /**
  * Redis: a consistent RDB streamed from the server itself (`redis-cli --rdb -`: Redis forks and
@@ -15,12 +16,6 @@ import {CheckFailed, StrategyError, type BackupOutcome, type RestoreContext, typ
  * (Redis 7's multi-part AOF takes an RDB as its base file), else `dbfilename`. Checked by the
  * key count of every logical database.
  */
-
-/** `--name value` from a redis-server command line. */
-export function commandOption(cmd: string[], name: string): string | undefined {
-  const at = cmd.lastIndexOf(`--${name}`)
-  return at >= 0 ? cmd[at + 1] : undefined
-}
 
 /** `INFO` output as key → value. */
 export function parseInfo(text: string): Record<string, string> {
@@ -67,8 +62,9 @@ interface RedisAccess {
 }
 
 function access(target: Target): RedisAccess {
-  const port = commandOption(target.cmd, 'port') ?? '6379'
-  const password = target.env.REDISCLI_AUTH ? undefined : commandOption(target.cmd, 'requirepass')
+  const port = redisOption(target.cmd, 'port') ?? '6379'
+  // The server's own variable is enough for redis-cli; else the password it was started with.
+  const password = target.env.REDISCLI_AUTH ? undefined : redisPassword({command: target.cmd, environment: target.env})
   return {cli: ['redis-cli', '-h', '127.0.0.1', '-p', port], env: password ? [`REDISCLI_AUTH=${password}`] : []}
 }
 
@@ -141,7 +137,7 @@ interface PersistenceConfig {
 /** Where the server keeps its data: asked from the running server, else read from its command line. */
 async function persistenceConfig(ctx: RestoreContext, redis: RedisAccess): Promise<PersistenceConfig> {
   const {target} = ctx
-  const fromCmd = (name: string, fallback: string): string => commandOption(target.cmd, name) ?? fallback
+  const fromCmd = (name: string, fallback: string): string => redisOption(target.cmd, name) ?? fallback
   let config: Record<string, string> = {}
   if (target.state === 'running') {
     const result = await execStream(ctx.docker.getContainer(target.id), [...redis.cli, 'CONFIG', 'GET', '*'], {env: redis.env, signal: ctx.signal})

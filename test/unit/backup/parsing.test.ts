@@ -10,11 +10,12 @@ import {describe, expect, it} from 'vitest'
 import {planBackup} from '../../../src/backup/backup.js'
 import {backupSettings} from '../../../src/backup/settings.js'
 import {parseRowCounts} from '../../../src/backup/strategies/postgres.js'
-import {commandOption, keyspaceProblems, parseInfo, parseKeyspace, RdbEndMarkStripper} from '../../../src/backup/strategies/redis.js'
+import {keyspaceProblems, parseInfo, parseKeyspace, RdbEndMarkStripper} from '../../../src/backup/strategies/redis.js'
 import {DockerDemux, HashCounter, TarCounter, tarSize} from '../../../src/backup/streams.js'
 import {imageBaseName, strategyFor, type Target} from '../../../src/backup/targets.js'
 import {loadWorkspaceConfig} from '../../../src/workspace/config.js'
 import {openWorkspace} from '../../../src/workspace/workspace.js'
+import {redisOption} from '../../../src/probes/redis-args.js'
 
 /** Feeds `input` to a transform in chunks of `chunk` bytes and returns what came out. */
 async function through(stream: Transform, input: Buffer, chunk = 7): Promise<Buffer> {
@@ -100,9 +101,9 @@ describe('redis parsing', () => {
 
   it('reads options from a redis-server command line', () => {
     const cmd = ['redis-server', '--requirepass', 's3cret', '--appendonly', 'yes', '--port', '6380']
-    expect(commandOption(cmd, 'requirepass')).toBe('s3cret')
-    expect(commandOption(cmd, 'port')).toBe('6380')
-    expect(commandOption(cmd, 'dir')).toBeUndefined()
+    expect(redisOption(cmd, 'requirepass')).toBe('s3cret')
+    expect(redisOption(cmd, 'port')).toBe('6380')
+    expect(redisOption(cmd, 'dir')).toBeUndefined()
   })
 
   it('drops the diskless-sync end mark after an RDB, and only that', async () => {

@@ -6,7 +6,8 @@ import {describe, expect, it} from 'vitest'
 import {loadProject} from '../../../src/compose/load.js'
 import type {Service} from '../../../src/compose/model.js'
 import {bundledComposeDir} from '../../../src/paths.js'
-import {deriveProbe, factsFromService, healthcheckUrl, imageBase, probeHostFor, redisPassword, type DeriveContext, type ServiceFacts} from '../../../src/probes/derive.js'
+import {deriveProbe, factsFromService, healthcheckUrl, imageBase, probeHostFor, type DeriveContext, type ServiceFacts} from '../../../src/probes/derive.js'
+import {redisPassword} from '../../../src/probes/redis-args.js'
 
 const ctx: DeriveContext = {reach: {via: 'published', hostFor: probeHostFor('unix:///var/run/docker.sock', {})}, timeoutMs: 1000, execTimeoutMs: 3000}
 
@@ -78,6 +79,9 @@ describe('deriveProbe from facts and overrides', () => {
     expect(redisPassword({command: ['--requirepass=x2'], environment: {}})).toBe('x2')
     expect(redisPassword({command: [], environment: {REDISCLI_AUTH: 'x3'}})).toBe('x3')
     expect(redisPassword({command: [], environment: {}})).toBeUndefined()
+    // The last one wins, as in redis-server; the server's own variable before redis-cli's.
+    expect(redisPassword({command: ['--requirepass', 'a', '--requirepass=b'], environment: {}})).toBe('b')
+    expect(redisPassword({command: [], environment: {REDIS_PASSWORD: 'p', REDISCLI_AUTH: 'q'}})).toBe('p')
   })
 
   it('applies tta.config.yaml overrides: type, container port, path, expectation, timeout', () => {
