@@ -205,12 +205,29 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
   const failures: ServiceFailure[] = []
   const connectionErrors = new Map<string, Error>()
 
+  /** Creates the service's container on all its networks; removed again unless it gets started. */
+  const createFor = async (service: Service): Promise<Dockerode.Container> => {
+    options.signal?.throwIfAborted()
+    const container = await docker.createContainer(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
+    createdNotStarted.add(container.id)
+    for (const key of serviceNetworks(service).slice(1)) {
+      await docker.getNetwork(networkName(project, key)).connect({Container: container.id, EndpointConfig: endpointSettings(service, key, project)})
+    }
+    return container
+  }
+
   const runService = async (name: string): Promise<void> => {
     const service = project.services[name] as Service
     const servicePlan = plan.services[name]
     if (!servicePlan) return
     const elapsed = (): number => Date.now() - t0
     const deps = Object.entries(service.depends_on ?? {}).filter(([dep]) => targets.includes(dep))
+    // A new container is created while its dependencies start, as Compose creates all before it
+    // starts any: its create is then off the critical path. Not one that names another container
+    // (it must exist first), nor a recreate (the old one keeps running until its turn).
+    const createEarly = servicePlan.action === 'create' && !servicePlan.current && deps.length > 0 && !refersToContainers(service)
+    const early = createEarly ? createFor(service) : undefined
+    early?.catch(() => undefined)
     if (deps.length > 0) emit({type: 'service', service: name, phase: 'waiting', detail: deps.map(([d]) => d).join(', '), elapsedMs: elapsed()})
     for (const [dep, condition] of deps) {
       try {
@@ -240,17 +257,16 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
       await container.start()
       startedAt = Date.now()
     } else {
-      if (servicePlan.action === 'recreate' && current) {
-        emit({type: 'service', service: name, phase: 'recreating', detail: servicePlan.reason, elapsedMs: elapsed()})
-        await docker.getContainer(current.id).remove({force: true})
+      if (early) {
+        container = await early
       } else {
-        emit({type: 'service', service: name, phase: 'creating', elapsedMs: elapsed()})
-      }
-      options.signal?.throwIfAborted()
-      container = await docker.createContainer(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
-      createdNotStarted.add(container.id)
-      for (const key of serviceNetworks(service).slice(1)) {
-        await docker.getNetwork(networkName(project, key)).connect({Container: container.id, EndpointConfig: endpointSettings(service, key, project)})
+        if (servicePlan.action === 'recreate' && current) {
+          emit({type: 'service', service: name, phase: 'recreating', detail: servicePlan.reason, elapsedMs: elapsed()})
+          await docker.getContainer(current.id).remove({force: true})
+        } else {
+          emit({type: 'service', service: name, phase: 'creating', elapsedMs: elapsed()})
+        }
+        container = await createFor(service)
       }
       options.signal?.throwIfAborted()
       emit({type: 'service', service: name, phase: 'starting', elapsedMs: elapsed()})
@@ -348,4 +364,10 @@ async function describeFailure(docker: Dockerode, project: string, service: stri
   const logs = await logTail(container, 20, info?.Config.Tty ?? false)
   const reason = error instanceof NotReadyError ? error.reason : error.message
   return {service, reason, state: info?.State.Status, exitCode: info?.State.ExitCode, logs}
+}
+
+/** Whether the service's create names another container (shared namespaces, volumes_from, links), which must exist first. */
+function refersToContainers(service: Service): boolean {
+  if ((service.volumes_from?.length ?? 0) > 0 || (service.links?.length ?? 0) > 0) return true
+  return [service.network_mode, service.ipc, service.pid].some((mode) => mode?.startsWith('service:') || mode?.startsWith('container:'))
 }

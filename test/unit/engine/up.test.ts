@@ -27,14 +27,19 @@ function engine(behave: Record<string, FakeBehaviour> = {}, services: Service[] 
 const actions = (log: string[], service: string): string[] => log.filter((l) => l.endsWith(` ${service}`)).map((l) => l.split(' ')[0] as string)
 
 describe('up (fake engine)', () => {
-  it('starts in dependency order: a dependent is created only once its dependency passed its healthcheck', async () => {
+  it('starts in dependency order: a dependent starts only once its dependency passed its healthcheck; new containers are created up front', async () => {
     // db's check fails twice, then passes (back-off between execs); api's passes at once.
     const e = engine({db: {exec: (n) => (n < 2 ? 1 : 0)}})
     const result = await up(e.conn, e.loaded, e.options())
     expect(result.outcomes.map((o) => [o.service, o.readyBy])).toEqual(expect.arrayContaining([['db', 'healthcheck'], ['api', 'healthcheck'], ['web', 'running']]))
+    const phase = (service: string, p: string): number => e.events.findIndex((ev) => ev.type === 'service' && ev.service === service && ev.phase === p)
+    expect(phase('api', 'starting')).toBeGreaterThan(phase('db', 'ready'))
+    expect(phase('web', 'starting')).toBeGreaterThan(phase('api', 'starting'))
     const log = e.fake.log
-    expect(log.indexOf('create api')).toBeGreaterThan(log.indexOf('start db'))
-    expect(log.indexOf('create web')).toBeGreaterThan(log.indexOf('start api'))
+    // As Compose does: the dependents' creates happen while db starts, off the critical path.
+    expect(log.indexOf('create api')).toBeLessThan(log.indexOf('start db'))
+    expect(log.indexOf('create web')).toBeLessThan(log.indexOf('start db'))
+    expect(log.indexOf('start api')).toBeGreaterThan(log.indexOf('start db'))
     expect(log).toContain('network create p_default')
     // Three execs for db (fail, fail, pass), not a 50 ms storm.
     expect([...e.fake.containers.values()].find((c) => c.labels['com.docker.compose.service'] === 'db')?.execs).toBe(3)
@@ -55,7 +60,7 @@ describe('up (fake engine)', () => {
     expect(result.outcomes[0]?.readyBy).toBe('healthcheck')
   })
 
-  it('a service that exits fails the run with its exit code and log tail; its dependents are skipped, never created', async () => {
+  it('a service that exits fails the run with its exit code and log tail; its dependents are skipped: never started, nothing left created', async () => {
     const e = engine({db: {exitCode: 3, afterMs: 20, exec: 1, logs: ['FATAL: data directory has wrong ownership']}})
     const error = await up(e.conn, e.loaded, e.options()).catch((err: unknown) => err)
     expect(error).toBeInstanceOf(UpFailedError)
@@ -63,7 +68,9 @@ describe('up (fake engine)', () => {
     expect(failure.map((f) => f.service)).toEqual(['db'])
     expect(failure[0]?.reason).toBe('exited with code 3')
     expect(failure[0]?.logs).toEqual(['FATAL: data directory has wrong ownership'])
-    expect(actions(e.fake.log, 'api')).toEqual([])
+    // Created up front, removed again: no container of a skipped service is left behind.
+    expect(actions(e.fake.log, 'api')).toEqual(['create', 'remove'])
+    expect([...e.fake.containers.values()].map((c) => c.labels['com.docker.compose.service'])).toEqual(['db'])
     expect(e.events.filter((ev) => ev.type === 'service' && ev.phase === 'skipped').map((ev) => ev.type === 'service' && ev.service)).toEqual(['api', 'web'])
   })
 
@@ -106,6 +113,13 @@ describe('up (fake engine)', () => {
     expect(error).toBeInstanceOf(UnknownServiceError)
     expect((error as Error).message).toBe('no such service: nope (services: api, db, web)')
     expect(e.fake.log).toEqual([])
+  })
+
+  it('a service that names another container (network_mode: service:db) is created only once db exists', async () => {
+    const side = svc('side', {network_mode: 'service:db', depends_on: {db: {condition: 'service_healthy', required: true}}})
+    const e = engine({}, [db, side])
+    await up(e.conn, e.loaded, e.options())
+    expect(e.fake.log.indexOf('create side')).toBeGreaterThan(e.fake.log.indexOf('start db'))
   })
 
   it('a changed service is recreated with its dependents; the rest is kept', async () => {
