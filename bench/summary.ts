@@ -14,9 +14,9 @@ const results = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'be
 
 interface Line {
   what: string
-  /** The ratio (or MB for memory). */
+  /** The ratio (or MB for memory, seconds for a latency). */
   value: number | undefined
-  unit: 'x' | 'MB'
+  unit: 'x' | 'MB' | 's'
   /** At most this; undefined: reported, no target. */
   target?: number
   /** The benchmark and its date, or why there is no figure. */
@@ -90,11 +90,27 @@ function otherLines(): Line[] {
   ]
 }
 
-const lines = [...statusLines(), ...upLines(), ...otherLines()]
+interface WatchStats {
+  median: number
+}
+
+/** Issue #19: `tta dev --watch` against `docker compose watch`, and the bind-mount figure beside them. */
+function watchLines(): Line[] {
+  const watch = read<{edit: {tta: WatchStats; compose: WatchStats; bind: WatchStats; ratio: number}; rebuild: {tta: WatchStats; compose: WatchStats; ratio: number}}>('watch.json')
+  const source = watch ? `bench/watch.ts ${day(watch.date)}` : 'no bench/results/watch.json: npx tsx bench/watch.ts'
+  return [
+    {what: 'tta dev --watch edit → response / docker compose watch', value: watch?.edit.ratio, unit: 'x', target: 1, source},
+    {what: 'tta dev --watch edit → response, median', value: watch && watch.edit.tta.median / 1000, unit: 's', target: 1, source},
+    {what: 'tta dev --watch rebuild → recreated answering / compose watch', value: watch?.rebuild.ratio, unit: 'x', target: 1, source},
+    {what: 'tta dev (bind mount) edit → response, median', value: watch && watch.edit.bind.median / 1000, unit: 's', source},
+  ]
+}
+
+const lines = [...statusLines(), ...upLines(), ...otherLines(), ...watchLines()]
 const verdict = (l: Line): string => (l.value === undefined ? (l.target === undefined ? '' : 'no figure') : l.target === undefined ? '' : l.value <= l.target ? 'met' : 'MISSED')
 printTable(
   ['measure', 'figure', 'target', '', 'from'],
-  lines.map((l) => [l.what, l.value === undefined ? '-' : l.unit === 'x' ? `${l.value.toFixed(2)}x` : `${l.value.toFixed(1)} MB`, l.target === undefined ? '' : `<= ${l.target}${l.unit === 'x' ? 'x' : ' MB'}`, verdict(l), l.source]),
+  lines.map((l) => [l.what, l.value === undefined ? '-' : l.unit === 'x' ? `${l.value.toFixed(2)}x` : `${l.value.toFixed(l.unit === 's' ? 2 : 1)} ${l.unit}`, l.target === undefined ? '' : `<= ${l.target}${l.unit === 'x' ? 'x' : ` ${l.unit}`}`, verdict(l), l.source]),
 )
 writeFileSync(join(results, 'summary.json'), JSON.stringify({date: new Date().toISOString(), lines: lines.map((l) => ({...l, verdict: verdict(l) || undefined}))}, null, 2) + '\n')
 const missed = lines.filter((l) => verdict(l) === 'MISSED' || verdict(l) === 'no figure')
