@@ -62,6 +62,7 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
   try {
     const crashes = new CrashWatch(service.name, options.restartsBefore)
     let lastOutput = ''
+    let engineOutput = ''
     let nextInspect = 0
     let probeGap: number | undefined
     let nextProbe = 0
@@ -70,8 +71,11 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
     let nextExec = readiness.kind === 'healthcheck' && !readiness.probe ? 0 : Number.POSITIVE_INFINITY
     // Gated by a host probe, the real check still runs now and then: a probe that cannot see what
     // the check sees must not hold readiness back, and a failure names the check's own output.
+    // Not when the engine runs the check itself at least as often (start_interval) and its verdicts
+    // arrive as events: that is the same check, and running it twice costs the service CPU.
+    const engineChecksOften = readiness.kind === 'healthcheck' && Boolean(options.events?.following) && (readiness.engineEveryMs ?? Number.POSITIVE_INFINITY) <= FALLBACK_EXEC.firstMs
     let fallbackGap: number | undefined
-    let nextFallback = readiness.kind === 'healthcheck' && readiness.probe ? Date.now() + FALLBACK_EXEC.firstMs : Number.POSITIVE_INFINITY
+    let nextFallback = readiness.kind === 'healthcheck' && readiness.probe && !engineChecksOften ? Date.now() + FALLBACK_EXEC.firstMs : Number.POSITIVE_INFINITY
     let lastProbeError = ''
     let running = false
     let lastState = 'created'
@@ -88,6 +92,9 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
         crashes.check(info)
         running = state.Status === 'running'
         if (running && state.Health?.Status === 'healthy') return 'healthcheck'
+        // The engine's own last check says why it fails, when tta has not run it itself.
+        const engineLast = state.Health?.Log?.at(-1)
+        if (engineLast && engineLast.ExitCode !== 0 && engineLast.Output) engineOutput = engineLast.Output.trim().split('\n').slice(-1)[0] ?? ''
       }
       // A verdict put off to the engine's check and now waited on: tta runs the check at once.
       if (deferred && options.verdict?.neededNow()) {
@@ -142,7 +149,7 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
       if (Date.now() >= options.deadline) {
         const why =
           readiness.kind === 'healthcheck'
-            ? `healthcheck did not pass${lastOutput ? ` (last output: ${lastOutput})` : lastProbeError ? ` (host probe: ${lastProbeError})` : ''}`
+            ? `healthcheck did not pass${lastOutput || engineOutput ? ` (last output: ${lastOutput || engineOutput})` : lastProbeError ? ` (host probe: ${lastProbeError})` : ''}`
             : `port ${readiness.probe.type === 'tcp' ? `${readiness.probe.host}:${readiness.probe.port}` : readiness.port} did not answer`
         throw new NotReadyError(service.name, `not ready before the timeout: ${why}`, lastState)
       }
