@@ -5,8 +5,8 @@
 import {existsSync, readFileSync} from 'node:fs'
 
 import {InputError} from '../../errors.js'
-import {childPath} from '../schema.js'
 import {parseDotenv} from '../dotenv.js'
+import {childPath} from '../schema.js'
 import type {PNode} from '../tree.js'
 import type {Ctx} from './context.js'
 import {asMap, bool, get, resolvePath, str} from './readers.js'

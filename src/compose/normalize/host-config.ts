@@ -3,7 +3,7 @@ import type {DeviceMapping, LoggingConfig, Service} from '../model.js'
 import {childPath} from '../schema.js'
 import type {PMap, PNode} from '../tree.js'
 import type {Ctx} from './context.js'
-import {bool, bytes, get, asMap, int, setIf, str, strList, strMap} from './readers.js'
+import {asMap, bool, bytes, get, int, setIf, str, strList, strMap} from './readers.js'
 
 export function logging(n: PNode | undefined): LoggingConfig | undefined {
   const m = asMap(n)
