@@ -13,7 +13,8 @@ import type {Lookup} from './interpolate.js'
 import type {InterpolationState} from './load.js'
 import {mergeNodes} from './merge.js'
 import {resolveRelativePaths} from './relative-paths.js'
-import {childPath, serviceSchema, validate} from './schema.js'
+import {childPath, validate} from './schema.js'
+import {serviceSchema} from './schema/service.js'
 import {cloneNode, type MapEntry, type PMap, type PNode, type Pos} from './tree.js'
 
 /** Reads one compose file into a canonical tree (load.ts provides it; passed in to avoid an import cycle). */

@@ -17,7 +17,8 @@ import {canonicalize, dropResets, mergeNodes} from './merge.js'
 import type {LoadedProject} from './model.js'
 import {buildProject, normalizeProjectName} from './normalize.js'
 import {resolveVolumeDevices} from './relative-paths.js'
-import {childPath, topSchema, validate} from './schema.js'
+import {childPath, validate} from './schema.js'
+import {topSchema} from './schema/project.js'
 import {mapNode, type PMap, type PNode, parseYamlDocuments, scalarNode} from './tree.js'
 
 export interface LoadOptions {
