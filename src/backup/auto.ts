@@ -1,11 +1,12 @@
 import type {LoadedProject, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
+import {observeContainers} from '../engine/observe.js'
 import {imageFor} from '../engine/spec.js'
 import {backup} from './backup.js'
 import type {BackupEmit} from './events.js'
 import type {Manifest} from './manifest.js'
 import type {BackupStore, StoredBackup} from './store.js'
-import {discoverTargets, imageBaseName} from './targets.js'
+import {discoverTargets, imageBaseName, inspectTarget, strategyFor} from './targets.js'
 
 /** The label of the snapshots tta takes by itself before deleting or overwriting datastore data. */
 export const AUTO_LABEL = 'auto'
@@ -101,13 +102,21 @@ export async function snapshotBeforeMajorChange(
   options: {store: BackupStore; ttaVersion: string; readyTimeoutMs: number; services: string[]},
 ): Promise<{id: string; services: string[]} | undefined> {
   const {project} = loaded
-  const targets = await discoverTargets(conn.docker, project.name)
-  const changing = [...targets.values()].filter((t) => {
-    const service = project.services[t.service] as Service | undefined
-    if (!service || t.strategy === null || t.strategy === 'volume') return false
-    if (options.services.length > 0 && !options.services.includes(t.service)) return false
-    return majorChange(t.image, imageFor(project.name, service))
-  })
+  const changes = (service: string, image: string): boolean => {
+    const wanted = project.services[service] as Service | undefined
+    if (!wanted || (options.services.length > 0 && !options.services.includes(service))) return false
+    // A database tta dumps with its own tool (by the image's name): volume-only services are not snapshotted here.
+    const strategy = strategyFor(image, 0)
+    return strategy !== null && majorChange(image, imageFor(project.name, wanted))
+  }
+  // The listing names each container's image: only a datastore whose image changes is inspected
+  // (a warm run of a hundred services must not inspect a hundred containers for this).
+  const observed = await observeContainers(conn.docker, project.name)
+  const first = new Map<string, string>()
+  for (const c of observed) if (!first.has(c.service) && changes(c.service, c.image)) first.set(c.service, c.id)
+  if (first.size === 0) return undefined
+  const targets = await Promise.all([...first.values()].map((id) => inspectTarget(conn.docker, project.name, id)))
+  const changing = targets.filter((t) => changes(t.service, t.image))
   if (changing.length === 0) return undefined
   const result = await takeAutoSnapshot({
     conn,

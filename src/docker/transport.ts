@@ -1,6 +1,7 @@
 import {Agent as HttpAgent} from 'node:http'
 import type * as Https from 'node:https'
 import {createRequire} from 'node:module'
+import {inspect} from 'node:util'
 
 import {ExitCode, TtaError} from '../errors.js'
 import type {EngineEndpoint} from './endpoint.js'
@@ -25,6 +26,14 @@ const requireBuiltin = createRequire(import.meta.url)
 export const https = (): typeof Https => requireBuiltin('node:https') as typeof Https
 
 export function engineTransport(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv = process.env): EngineTransport {
+  const transport = connectionFor(endpoint, env)
+  // docker-modem util.inspect()s every request's options, agent included, at full depth even with
+  // its debug output off: an agent holding sockets made that cost seconds of CPU per hundred calls.
+  Object.defineProperty(transport.agent, inspect.custom, {value: () => `[engine agent ${endpoint.host}]`})
+  return transport
+}
+
+function connectionFor(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv): EngineTransport {
   const url = new URL(endpoint.host)
   const tls = endpoint.tls
   switch (url.protocol) {

@@ -167,7 +167,15 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
   // How readiness probes reach the services (probes/reach.ts): from inside the engine's own
   // container, at their addresses on the networks joined above.
   const reach: Reach = reachFor(conn.endpoint.host, options.env ?? process.env, selfId ? new Set(plan.networks.map((n) => n.name)) : undefined)
-  const events = await ContainerEvents.follow(docker, project.name)
+  // A warm run whose every container is kept and ready by what the listing says waits on nothing:
+  // no event stream to open (a round trip on the way to "ready").
+  const startInterval = apiAtLeast(conn.apiVersion, START_INTERVAL_API)
+  const nothingToWait = targets.every((name) => {
+    const planned = plan.services[name]
+    const service = project.services[name] as Service
+    return planned?.action === 'keep' && planned.current !== undefined && readyFromListing(service, readinessFor(service, imageHealthchecks[name], {reach, startInterval}), planned.current) !== undefined
+  })
+  const events = nothingToWait ? new ContainerEvents() : await ContainerEvents.follow(docker, project.name)
   try {
     return await startAll({conn, loaded, options, plan, targets, reach, events, imageHealthchecks})
   } finally {

@@ -1,6 +1,7 @@
 import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {inspect} from 'node:util'
 import {describe, expect, it} from 'vitest'
 
 import {apiAtLeast, connectEngine, dockerOptions} from '../../../src/docker/client.js'
@@ -53,6 +54,10 @@ describe('dockerOptions', () => {
     expect(ssh).toMatchObject({host: 'h', port: 2222, protocol: 'http'})
     expect(typeof ssh.agent?.createConnection).toBe('function')
     expect(() => dockerOptions({host: 'ftp://h', source: 'DOCKER_HOST'})).toThrow(/unsupported/)
+  })
+  it('the agent prints as one short line: docker-modem inspects every request\'s options at full depth', () => {
+    const options = dockerOptions({host: 'unix:///run/d.sock', source: 'default'}) as {agent?: unknown}
+    expect(inspect(options.agent, {showHidden: true, depth: null})).toBe('[engine agent unix:///run/d.sock]')
   })
   it('compares API versions numerically', () => {
     expect(apiAtLeast('1.41', '1.44')).toBe(false)
