@@ -130,8 +130,10 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
           }
           const left = options.deadline - Date.now()
           const result = await execIn(container, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left))).catch((error: unknown) => {
-            // 409: it stopped or began restarting since the last look; the next look says which.
-            if ((error as {statusCode?: number}).statusCode === 409) {
+            // 409: it stopped or began restarting since the last look; 404 "no such exec": it
+            // restarted between the exec's create and start. The next look says which.
+            const status = (error as {statusCode?: number}).statusCode
+            if (status === 409 || (status === 404 && /no such exec/i.test((error as Error).message))) {
               stateChanged = true
               return {exitCode: null, output: 'container not running', timedOut: false}
             }

@@ -24,7 +24,10 @@ class Terminal {
     const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`
     // `script` gives the pty no size: set one so the status lines have room.
     const command = `stty rows 50 cols 160; exec ${[process.execPath, ttaBin, ...args].map(quote).join(' ')}`
-    this.child = spawn('script', ['-qefc', command, '/dev/null'], {env: {...process.env, ...extraEnv, NO_COLOR: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+    // A developer's terminal: CI (set by .ci/run) would turn the session into plain lines.
+    const childEnv: NodeJS.ProcessEnv = {...process.env, ...extraEnv, NO_COLOR: '1'}
+    delete childEnv.CI
+    this.child = spawn('script', ['-qefc', command, '/dev/null'], {env: childEnv, stdio: ['pipe', 'pipe', 'pipe']})
     const onData = (chunk: Buffer): void => {
       this.text += chunk.toString('utf8')
     }
