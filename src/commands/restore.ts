@@ -9,7 +9,7 @@ import {TtaCommand} from '../cli/base-command.js'
 import {interruptible} from '../cli/backup-runner.js'
 import {connectEngine} from '../docker/client.js'
 import {ExitCode, TtaError} from '../errors.js'
-import {backupProgress} from '../ui/backup-progress.js'
+import {backupProgress, restoreTable} from '../ui/backup-progress.js'
 import {confirm} from '../ui/confirm.js'
 import {bytes, seconds, table} from '../ui/format.js'
 import {projectNameFor} from '../workspace/project.js'
@@ -89,8 +89,7 @@ export default class Restore extends TtaCommand {
     } finally {
       progress.finish()
     }
-    const rows = outcome.services.map((s) => [s.service, s.ok ? chalk.green('restored') : chalk.red('FAILED'), seconds(s.elapsedMs), s.detail])
-    process.stdout.write(`\n${table(['SERVICE', 'RESULT', 'TIME', 'CHECK'], rows)}\n`)
+    process.stdout.write(`\n${restoreTable(outcome.services)}\n`)
     for (const problem of outcome.restartProblems) process.stdout.write(chalk.yellow(`! did not come back: ${problem}\n`))
     const back = outcome.safetyBackup ? `tta restore ${outcome.safetyBackup} -y` : undefined
     const failed = outcome.services.filter((s) => !s.ok)

@@ -8,9 +8,9 @@ import {discoverTargets} from '../backup/targets.js'
 import {interruptible} from '../cli/backup-runner.js'
 import {connectEngine} from '../docker/client.js'
 import {ExitCode, TtaError} from '../errors.js'
-import {backupProgress} from '../ui/backup-progress.js'
+import {backupProgress, restoreTable} from '../ui/backup-progress.js'
 import {confirm} from '../ui/confirm.js'
-import {seconds, table} from '../ui/format.js'
+import {seconds} from '../ui/format.js'
 import {UpCommand} from '../cli/up-command.js'
 import {projectNameFor} from '../workspace/project.js'
 
@@ -79,8 +79,7 @@ export default class Undo extends UpCommand {
     } finally {
       progress.finish()
     }
-    const rows = outcome.services.map((s) => [s.service, s.ok ? chalk.green('restored') : chalk.red('FAILED'), seconds(s.elapsedMs), s.detail])
-    process.stdout.write(`\n${table(['SERVICE', 'RESULT', 'TIME', 'CHECK'], rows)}\n`)
+    process.stdout.write(`\n${restoreTable(outcome.services)}\n`)
     const failed = outcome.services.filter((s) => !s.ok)
     if (failed.length > 0 || outcome.services.length < plan.items.length) {
       throw new TtaError(`undo (restore of auto snapshot ${snapshot.id}) failed at ${failed.map((f) => f.service).join(', ') || 'an early step'}`, ExitCode.failed, outcome.safetyBackup ? `the data before is in auto snapshot ${outcome.safetyBackup}` : 'see the message above')

@@ -1,7 +1,7 @@
 import chalk from 'chalk'
 
 import type {BackupEvent} from '../backup/events.js'
-import {bytes, seconds} from './format.js'
+import {bytes, seconds, table} from './format.js'
 
 export interface BackupProgress {
   emit(event: BackupEvent): void
@@ -70,4 +70,10 @@ export function backupProgress(options: {verb: string; tty?: boolean; write?: (t
       for (const [reason, services] of skipped) write(chalk.yellow(`- skipped ${services.join(', ')}: ${reason}\n`))
     },
   }
+}
+
+/** The per-service result of a restore (tta restore, tta undo). */
+export function restoreTable(services: ReadonlyArray<{service: string; ok: boolean; elapsedMs: number; detail: string}>): string {
+  const rows = services.map((s) => [s.service, s.ok ? chalk.green('restored') : chalk.red('FAILED'), seconds(s.elapsedMs), s.detail])
+  return table(['SERVICE', 'RESULT', 'TIME', 'CHECK'], rows)
 }
