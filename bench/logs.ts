@@ -1,7 +1,7 @@
 // bench/logs: `tta logs` against `docker compose logs` on the same 100k lines (10 services x 10k
-// lines, interleaved in time), in one run, rounds interleaved. tta is measured on both paths,
-// labelled: the Engine API (the default, any user) and the json-file opt-in (TTA_LOGS_FROM_FILE=1, root). tta merges every line in timestamp
-// order; Compose prints them as they arrive. Prints a table of medians and ratios and writes
+// lines, interleaved in time), in one run, rounds interleaved. tta reads through the Engine API,
+// its only path (nothing reads the engine's log files), and merges every line in timestamp order;
+// Compose prints them as they arrive. Prints a table of medians and ratios and writes
 // bench/results/logs.json.
 //
 //   npx tsx bench/logs.ts               (needs the engine, Compose v2, the built CLI and the stand-ins)
@@ -88,7 +88,6 @@ async function main(): Promise<void> {
       'docker compose logs': ['docker', ['compose', '-p', PROJECT, 'logs', '--no-color']],
       'docker compose logs -t': ['docker', ['compose', '-p', PROJECT, 'logs', '--no-color', '-t']],
       'tta logs (engine API)': [process.execPath, base],
-      'tta logs (json-file, TTA_LOGS_FROM_FILE=1)': ['env', ['TTA_LOGS_FROM_FILE=1', process.execPath, ...base]],
       'tta logs -t': [process.execPath, [...base, '-t']],
       'tta logs --json': [process.execPath, [...base, '--json']],
       'tta logs --grep ERROR': [process.execPath, [...base, '--grep', 'ERROR']],

@@ -78,7 +78,6 @@ function otherLines(): Line[] {
   const follow = read<{rows: Array<{name: string; maxRssMb: number}>; minutes: number; services: number}>('logs-follow.json')
   return [
     {what: 'tta logs (engine API) / docker compose logs', value: logs?.rows.find((r) => r.name === 'tta logs (engine API)')?.ratio, unit: 'x', source: logs ? `bench/logs.ts ${day(logs.date)}` : 'no bench/results/logs.json: npx tsx bench/logs.ts'},
-    {what: 'tta logs (json-file opt-in) / docker compose logs', value: logs?.rows.find((r) => r.name.startsWith('tta logs (json-file'))?.ratio, unit: 'x', source: logs ? `bench/logs.ts ${day(logs.date)}` : 'no bench/results/logs.json: npx tsx bench/logs.ts'},
     {what: 'tta backup postgres / docker exec pg_dump', value: backup?.ratio, unit: 'x', source: backup ? `bench/backup.ts ${day(backup.date)}` : 'no bench/results/backup.json: npm run bench:backup'},
     {
       what: `tta logs -f max RSS (${follow?.services ?? 20} services, ${follow?.minutes ?? 10} min)`,

@@ -6,7 +6,7 @@ import {listenForInterrupt} from '../cli/interrupt.js'
 import {openEngineApi, type EngineApi} from '../docker/api.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {followLogs} from '../logs/follow.js'
-import {ignoreGone, listLogSources, readHistory, readLogs, type LogQuery} from '../logs/read.js'
+import {ignoreGone, listLogSources, readHistory, streamLogs, type LogQuery} from '../logs/read.js'
 import {Summarizer} from '../logs/summary.js'
 import {parseTimeArg} from '../logs/time.js'
 import {refuseUnknownServices} from '../status/groups.js'
@@ -93,7 +93,7 @@ export default class Logs extends TtaCommand {
     if (flags.summary) {
       // Counting needs no ordering and keeps no lines.
       const summarizer = new Summarizer()
-      await Promise.all(sources.map((source) => readLogs(api, source, query, (ts, _stream, text) => keep(text) && summarizer.add(source.service, ts, text)).catch(ignoreGone)))
+      await Promise.all(sources.map((source) => streamLogs(api, source, query, (ts, _stream, text) => keep(text) && summarizer.add(source.service, ts, text)).catch(ignoreGone)))
       const result = summarizer.result([...new Set(sources.map((s) => s.service))])
       if (flags.json) writeJson(result)
       else process.stdout.write(renderSummary(result) + '\n')

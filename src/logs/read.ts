@@ -1,7 +1,6 @@
 import {EngineApiError, type EngineApi} from '../docker/api.js'
 import {Label} from '../engine/labels.js'
 import {LogDecoder, type LogLine, type OnLine} from './decode.js'
-import {localLogFile, readLocalLog} from './local-files.js'
 
 /** A container whose logs are read, and how its lines are labelled. */
 export interface LogSource {
@@ -72,16 +71,6 @@ export async function streamLogs(api: EngineApi, source: LogSource, query: LogQu
   decoder.end()
 }
 
-/**
- * One container's history (no follow): from its json-file log when this machine can read it
- * (much faster), else through the Engine API.
- */
-export async function readLogs(api: EngineApi, source: LogSource, query: LogQuery, onLine: OnLine): Promise<void> {
-  const file = await localLogFile(api, source.id)
-  if (file) await readLocalLog(file, query, onLine)
-  else await streamLogs(api, source, query, onLine)
-}
-
 /** A container removed since it was listed has nothing left to show: not an error. */
 export function ignoreGone(error: Error): void {
   if (!(error instanceof EngineApiError && error.statusCode === 404)) throw error
@@ -108,7 +97,7 @@ export async function readHistory(api: EngineApi, sources: LogSource[], query: L
       let lastTs = ''
       // The lines at the newest timestamp; one array reused, not a set per line.
       const atLast: string[] = []
-      await readLogs(api, source, query, (ts, stream, text) => {
+      await streamLogs(api, source, query, (ts, stream, text) => {
         // The newest timestamp, not the last line: stdout and stderr reach the log file through
         // separate copiers, so file order can step back in time by a little.
         if (ts > lastTs) {

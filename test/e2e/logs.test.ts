@@ -97,17 +97,6 @@ describe('tta logs', () => {
     }
   })
 
-  it('reads the same lines from the json-file logs (opt-in TTA_LOGS_FROM_FILE=1) as through the Engine API (default)', async () => {
-    for (const args of [['-t'], ['-t', '-n', '3'], ['--since', '1m', '--json'], ['--summary', '--json']]) {
-      const viaEngine = await tta(['logs', ...args])
-      const direct = await runTta(['logs', ...args, '--workspace', workspace, '--project-name', project], {env: {TTA_LOGS_FROM_FILE: '1'}})
-      expect(direct.code).toBe(0)
-      expect(viaEngine.code).toBe(0)
-      expect(direct.stdout.length).toBeGreaterThan(0)
-      expect(direct.stdout, args.join(' ')).toBe(viaEngine.stdout)
-    }
-  })
-
   it('--json prints one object per line with time, service, container, stream and message', async () => {
     const result = await tta(['logs', 'beta', '--json'])
     expect(result.code).toBe(0)

@@ -1,14 +1,10 @@
 // tta logs' pure parts: the stream decoder, time arguments, merging, the summary heuristics, printing.
-import {mkdtempSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
 import chalk from 'chalk'
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import type {EngineApi, EngineRequest} from '../../../src/docker/api.js'
 import {LogDecoder, normalizeTs, tsToUnix, type LogLine} from '../../../src/logs/decode.js'
-import {parseEntry, readLocalLog, unixToTs, type Entry} from '../../../src/logs/local-files.js'
 import {readHistory, type LogSource} from '../../../src/logs/read.js'
 import {httpStatusOf, levelOf, Summarizer} from '../../../src/logs/summary.js'
 import {parseTimeArg} from '../../../src/logs/time.js'
@@ -203,49 +199,5 @@ describe('LogPrinter', () => {
     json.note('ignored in JSON')
     await json.flush()
     expect(JSON.parse(jsonSink.text)).toEqual({time: T1, service: 'redis', container: 'tta-redis-1', stream: 'stderr', message: 'boom'})
-  })
-})
-
-describe('reading json-file logs directly', () => {
-  const entry = (log: string, stream: string, time: string): string => JSON.stringify({log, stream, time})
-  it('parses the driver layout in place, and anything else through JSON.parse', () => {
-    const out: Entry = {text: '', complete: false, stream: 'stdout', time: ''}
-    const line = (raw: string): Entry | undefined => (parseEntry(raw, 0, raw.length, out) ? {...out} : undefined)
-    expect(line(entry('plain\n', 'stdout', T1))).toEqual({text: 'plain', complete: true, stream: 'stdout', time: T1})
-    expect(line(entry('say "hi"\tnow\r\n', 'stderr', T1))).toEqual({text: 'say "hi"\tnow\r', complete: true, stream: 'stderr', time: T1})
-    expect(line(entry('first part, no newline', 'stdout', T2))).toEqual({text: 'first part, no newline', complete: false, stream: 'stdout', time: T2})
-    expect(line(entry('<tag> & ünïcode\n', 'stdout', T1).replace('<', '\\u003c'))).toMatchObject({text: '<tag> & ünïcode', complete: true})
-    expect(line(JSON.stringify({log: 'with attrs\n', stream: 'stdout', attrs: {tag: 'x'}, time: T1}))).toEqual({text: 'with attrs', complete: true, stream: 'stdout', time: T1})
-    expect(line('{"log":"half a line still being writ')).toBeUndefined()
-  })
-
-  it('joins long-message parts, applies tail then since/until, and skips a line still being written', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tta-jsonlog-'))
-    const file = join(dir, 'c-json.log')
-    const at = (s: number): string => `2026-11-21T12:00:0${s}.000000000Z`
-    writeFileSync(
-      file,
-      [
-        entry('zero\n', 'stdout', at(0)),
-        entry('long ', 'stdout', at(1)),
-        entry('err between\n', 'stderr', at(1)),
-        entry('message\n', 'stdout', at(2)),
-        entry('three\r\n', 'stdout', at(3)),
-        entry('four\n', 'stderr', at(4)),
-      ].join('\n') + '\n{"log":"partial wri',
-    )
-    const read = async (query: Parameters<typeof readLocalLog>[1]): Promise<string[]> => {
-      const lines: string[] = []
-      await readLocalLog(file, query, (ts, stream, text) => lines.push(`${ts.slice(17, 19)} ${stream} ${text}`))
-      return lines
-    }
-    expect(await read({})).toEqual(['00 stdout zero', '01 stderr err between', '01 stdout long message', '03 stdout three', '04 stderr four'])
-    expect(await read({tail: 2})).toEqual(['03 stdout three', '04 stderr four'])
-    expect(await read({tail: 0})).toEqual([])
-    expect(await read({tail: 99})).toHaveLength(5)
-    const unix = (s: number): string => `${Date.UTC(2026, 10, 21, 12, 0, s) / 1000}.000000000`
-    expect(await read({since: unix(3)})).toEqual(['03 stdout three', '04 stderr four'])
-    expect(await read({until: unix(0)})).toEqual(['00 stdout zero'])
-    expect(unixToTs(unix(3))).toBe(at(3))
   })
 })
