@@ -1,6 +1,8 @@
 import type Dockerode from 'dockerode'
 
+import {dockerodePort} from './engine-port.js'
 import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
+import type {EnginePort} from './port.js'
 import {traceModem} from './trace.js'
 import {engineTransport} from './transport.js'
 import {unreachable} from './unreachable.js'
@@ -8,6 +10,8 @@ import {unreachable} from './unreachable.js'
 export {unreachable} from './unreachable.js'
 
 export interface EngineConnection {
+  /** What services ask of the engine, by capability (docker/port.ts). */
+  engine: EnginePort
   docker: Dockerode
   endpoint: EngineEndpoint
   /** Engine version, e.g. "20.10.24". */
@@ -50,7 +54,7 @@ export async function connectEngine(env: NodeJS.ProcessEnv = process.env): Promi
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)
       }),
     ])
-    return {docker, endpoint, version: version.Version, apiVersion: version.ApiVersion}
+    return {engine: dockerodePort(docker), docker, endpoint, version: version.Version, apiVersion: version.ApiVersion}
   } catch (error) {
     throw unreachable(endpoint, error as Error)
   } finally {

@@ -1,5 +1,4 @@
-import type Dockerode from 'dockerode'
-
+import type {EnginePort} from '../docker/port.js'
 import type {Service} from '../compose/model.js'
 import {runProbe} from '../probes/run.js'
 import {execIn, healthcheckCommand} from './container-io.js'
@@ -44,11 +43,11 @@ export function nextGap(previous: number | undefined, backoff: {firstMs: number;
  *  - an unrecognisable one is exec'd with back-off (100 ms doubling to 1 s);
  *  - exits and restarts come as events, with a look at the container every second as a safety net.
  */
-export async function waitChecked(container: Dockerode.Container, service: Service, readiness: Exclude<Readiness, {kind: 'running'}>, options: WaitOptions): Promise<ReadyBy> {
+export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'>, containerId: string, service: Service, readiness: Exclude<Readiness, {kind: 'running'}>, options: WaitOptions): Promise<ReadyBy> {
   let healthy = false
   let stateChanged = true
   let wake: (() => void) | undefined
-  const unsubscribe = options.events?.on(container.id, (event) => {
+  const unsubscribe = options.events?.on(containerId, (event) => {
     if (event.action === 'health_status: healthy') healthy = true
     else if (event.action === 'die' || event.action === 'start' || event.action === 'restart' || event.action === 'oom') stateChanged = true
     else return
@@ -86,7 +85,7 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
       if (stateChanged || now >= nextInspect) {
         stateChanged = false
         nextInspect = now + INSPECT_EVERY_MS
-        const info = await container.inspect()
+        const info = await engine.containers.inspect(containerId)
         const state = info.State
         lastState = state.Status
         crashes.check(info)
@@ -129,7 +128,7 @@ export async function waitChecked(container: Dockerode.Container, service: Servi
             nextFallback = Date.now() + fallbackGap
           }
           const left = options.deadline - Date.now()
-          const result = await execIn(container, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left))).catch((error: unknown) => {
+          const result = await execIn(engine, containerId, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left))).catch((error: unknown) => {
             // 409: it stopped or began restarting since the last look; 404 "no such exec": it
             // restarted between the exec's create and start. The next look says which.
             const status = (error as {statusCode?: number}).statusCode

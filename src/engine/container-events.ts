@@ -1,6 +1,6 @@
 import type {Readable} from 'node:stream'
-import type Dockerode from 'dockerode'
 
+import type {EnginePort} from '../docker/port.js'
 import {Label} from './labels.js'
 
 /** One engine event about a container, as readiness needs it. */
@@ -28,10 +28,10 @@ export class ContainerEvents {
   following = false
 
   /** Follows `project`'s container events from now on; never throws (a failed follow just means no events). */
-  static async follow(docker: Dockerode, project: string): Promise<ContainerEvents> {
+  static async follow(engine: Pick<EnginePort, 'events'>, project: string): Promise<ContainerEvents> {
     const events = new ContainerEvents()
     try {
-      const stream = (await docker.getEvents({filters: {type: ['container'], label: [`${Label.project}=${project}`]}})) as unknown as Readable
+      const stream = await engine.events.follow({type: ['container'], label: [`${Label.project}=${project}`]})
       events.stream = stream
       events.following = true
       stream.on('data', (chunk: Buffer) => events.feed(chunk.toString('utf8')))

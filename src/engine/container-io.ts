@@ -1,7 +1,6 @@
 import {connect} from 'node:net'
-import type {Duplex} from 'node:stream'
-import type Dockerode from 'dockerode'
 
+import type {EnginePort} from '../docker/port.js'
 import {frames} from './frames.js'
 
 /**
@@ -17,10 +16,9 @@ export function demux(buffer: Buffer, tty = false): {stdout: string; stderr: str
 }
 
 /** The last `lines` log lines of a container, stdout and stderr interleaved as Docker stored them. */
-export async function logTail(container: Dockerode.Container, lines = 20, tty = false): Promise<string[]> {
+export async function logTail(engine: Pick<EnginePort, 'containers'>, containerId: string, lines = 20, tty = false): Promise<string[]> {
   try {
-    const raw = (await container.logs({stdout: true, stderr: true, tail: lines, follow: false})) as unknown as Buffer
-    const buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))
+    const buffer = await engine.containers.logs(containerId, {tail: lines})
     if (tty) return buffer.toString('utf8').split(/\r?\n/).filter(Boolean).slice(-lines)
     // Keep the engine's order: walk frames, not the two streams separately.
     const result: string[] = []
@@ -38,9 +36,9 @@ export interface ExecResult {
 }
 
 /** Runs a command in a running container and waits for it, bounded by `timeoutMs`. */
-export async function execIn(container: Dockerode.Container, cmd: string[], timeoutMs: number): Promise<ExecResult> {
-  const exec = await container.exec({Cmd: cmd, AttachStdout: true, AttachStderr: true})
-  const stream = (await exec.start({hijack: true, stdin: false})) as Duplex
+export async function execIn(engine: Pick<EnginePort, 'exec'>, containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+  const execId = await engine.exec.create(containerId, {Cmd: cmd})
+  const stream = await engine.exec.start(execId, {stdin: false})
   const chunks: Buffer[] = []
   stream.on('data', (chunk: Buffer) => chunks.push(chunk))
   const timedOut = await new Promise<boolean>((resolve) => {
@@ -57,7 +55,7 @@ export async function execIn(container: Dockerode.Container, cmd: string[], time
     stream.once('error', done)
   })
   if (timedOut) return {exitCode: null, output: '', timedOut}
-  const info = await exec.inspect()
+  const info = await engine.exec.inspect(execId)
   const {stdout, stderr} = demux(Buffer.concat(chunks))
   return {exitCode: info.ExitCode ?? null, output: stdout + stderr, timedOut: false}
 }

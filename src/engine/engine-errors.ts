@@ -1,5 +1,4 @@
-import type Dockerode from 'dockerode'
-
+import type {EnginePort} from '../docker/port.js'
 import {ExitCode, TtaError} from '../errors.js'
 
 /**
@@ -38,11 +37,11 @@ export function connectionReason(error: unknown): string {
 }
 
 /** Why the engine does not answer a ping within `timeoutMs`; undefined when it answers. */
-export async function pingFailure(docker: Dockerode, timeoutMs = 1500): Promise<Error | undefined> {
+export async function pingFailure(engine: Pick<EnginePort, 'system'>, timeoutMs = 1500): Promise<Error | undefined> {
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
-      docker.ping(),
+      engine.system.ping(),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)
       }),
@@ -70,9 +69,9 @@ export class EngineLostError extends Error {
  * `error` if it is not the engine going away; an EngineLostError if it is a connection error and
  * the engine no longer answers a ping (a single dropped connection to a live engine stays as is).
  */
-export async function asEngineLost(docker: Dockerode, endpoint: string, error: unknown): Promise<unknown> {
+export async function asEngineLost(engine: Pick<EnginePort, 'system'>, endpoint: string, error: unknown): Promise<unknown> {
   if (error instanceof EngineLostError || !isConnectionError(error)) return error
-  const failure = await pingFailure(docker)
+  const failure = await pingFailure(engine)
   if (!failure) return error
   // The ping's failure says how things stand now (refused, socket gone); the request's, how it broke.
   return new EngineLostError(endpoint, connectionReason(isConnectionError(failure) ? failure : error))

@@ -1,9 +1,9 @@
 import {readdirSync, statSync} from 'node:fs'
 import {isAbsolute, join, relative} from 'node:path'
-import type Dockerode from 'dockerode'
 
 import type {LoadedProject, Project, Service} from '../compose/model.js'
 import {resolveEndpoint} from '../docker/endpoint.js'
+import type {BuildOptions, EnginePort} from '../docker/port.js'
 import {dockerCliSshEnv} from '../docker/ssh/docker-cli.js'
 import type {Emit} from './events.js'
 import {Label} from './labels.js'
@@ -26,9 +26,9 @@ export function applyImageMap(project: Project, map: Record<string, string>): Pr
 export type ImageHealthcheck = {Test?: string[]; Timeout?: number; Interval?: number; StartPeriod?: number; StartInterval?: number}
 
 /** An image's id and own healthcheck, or undefined when the engine does not have it. */
-export async function imageFacts(docker: Dockerode, name: string): Promise<{id: string; healthcheck?: ImageHealthcheck} | undefined> {
+export async function imageFacts(engine: Pick<EnginePort, 'images'>, name: string): Promise<{id: string; healthcheck?: ImageHealthcheck} | undefined> {
   try {
-    const info = await docker.getImage(name).inspect()
+    const info = await engine.images.inspect(name)
     return {id: info.Id, healthcheck: (info.Config as {Healthcheck?: ImageHealthcheck} | undefined)?.Healthcheck ?? undefined}
   } catch (error) {
     if ((error as {statusCode?: number}).statusCode === 404) return undefined
@@ -44,25 +44,17 @@ export interface PullProgress {
 }
 
 /** Pulls an image, reporting per-layer progress summed up. */
-export async function pullImage(docker: Dockerode, name: string, onProgress: (p: PullProgress) => void): Promise<void> {
-  const stream = await docker.pull(name)
+export async function pullImage(engine: Pick<EnginePort, 'images'>, name: string, onProgress: (p: PullProgress) => void): Promise<void> {
   const layers = new Map<string, {current: number; total: number}>()
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (error: Error | null) => (error ? reject(error) : resolve()),
-      (event: {id?: string; status?: string; progressDetail?: {current?: number; total?: number}; error?: string}) => {
-        if (event.error) return reject(new Error(event.error))
-        if (event.id && event.progressDetail?.total) layers.set(event.id, {current: event.progressDetail.current ?? 0, total: event.progressDetail.total})
-        let current = 0
-        let total = 0
-        for (const layer of layers.values()) {
-          current += layer.current
-          total += layer.total
-        }
-        onProgress({current, total, status: event.status ?? ''})
-      },
-    )
+  await engine.images.pull(name, (event) => {
+    if (event.id && event.progressDetail?.total) layers.set(event.id, {current: event.progressDetail.current ?? 0, total: event.progressDetail.total})
+    let current = 0
+    let total = 0
+    for (const layer of layers.values()) {
+      current += layer.current
+      total += layer.total
+    }
+    onProgress({current, total, status: event.status ?? ''})
   })
 }
 
@@ -163,10 +155,10 @@ export function detectBuilder(): Promise<Builder> {
  * Builds through the docker CLI when it is installed (the user's builders, cache and
  * .dockerignore handling), else through the engine API with a tar of the context.
  */
-export async function buildImage(docker: Dockerode, request: BuildRequest): Promise<Builder> {
+export async function buildImage(engine: Pick<EnginePort, 'images'>, request: BuildRequest): Promise<Builder> {
   const builder = await detectBuilder()
   if (builder === 'api') {
-    await buildViaApi(docker, request)
+    await buildViaApi(engine, request)
     return builder
   }
   const {execa} = await import('execa')
@@ -200,7 +192,7 @@ export async function buildImage(docker: Dockerode, request: BuildRequest): Prom
   return builder
 }
 
-async function buildViaApi(docker: Dockerode, request: BuildRequest): Promise<void> {
+async function buildViaApi(engine: Pick<EnginePort, 'images'>, request: BuildRequest): Promise<void> {
   const {service, project} = request
   const build = service.build
   if (!build) return
@@ -208,8 +200,7 @@ async function buildViaApi(docker: Dockerode, request: BuildRequest): Promise<vo
   if (needsBuildkit.length > 0) {
     throw new Error(`service ${service.name}: ${needsBuildkit.join(', ')} need the docker CLI with BuildKit (buildx); this machine builds through the engine API`)
   }
-  // The engine's build endpoint takes ulimits as JSON; dockerode's types do not list it.
-  const options: Dockerode.ImageBuildOptions & {ulimits?: string} = {
+  const options: BuildOptions = {
     t: imageFor(project, service),
     dockerfile: build.dockerfile ?? 'Dockerfile',
     target: build.target,
@@ -219,16 +210,8 @@ async function buildViaApi(docker: Dockerode, request: BuildRequest): Promise<vo
     shmsize: build.shm_size === undefined ? undefined : Number(build.shm_size),
     ulimits: build.ulimits ? JSON.stringify(Object.entries(build.ulimits).map(([Name, u]) => (typeof u === 'number' ? {Name, Soft: u, Hard: u} : {Name, Soft: u.soft ?? 0, Hard: u.hard ?? 0}))) : undefined,
   }
-  const stream = await docker.buildImage({context: build.context, src: listFiles(build.context)}, options)
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (error: Error | null) => (error ? reject(error) : resolve()),
-      (event: {stream?: string; error?: string}) => {
-        if (event.error) reject(new Error(event.error))
-        else if (event.stream) for (const line of event.stream.split('\n')) if (line) request.onOutput(line)
-      },
-    )
+  await engine.images.build({dir: build.context, files: listFiles(build.context)}, options, (event) => {
+    if (event.stream) for (const line of event.stream.split('\n')) if (line) request.onOutput(line)
   })
 }
 
@@ -247,7 +230,7 @@ function listFiles(root: string, dir = root): string[] {
  * (two cores), then each service's image id and own healthcheck, read once.
  */
 export async function ensureImages(
-  docker: Dockerode,
+  engine: Pick<EnginePort, 'images'>,
   loaded: LoadedProject,
   targets: string[],
   options: {build?: boolean; signal?: AbortSignal; emit: Emit},
@@ -263,7 +246,7 @@ export async function ensureImages(
   // Builds share two cores with everything else: one at a time; pulls go in parallel.
   const builds: Array<() => Promise<void>> = []
   const pulls: Array<Promise<void>> = []
-  const present = new Map(await Promise.all([...byImage.keys()].map(async (image) => [image, await imageFacts(docker, image)] as const)))
+  const present = new Map(await Promise.all([...byImage.keys()].map(async (image) => [image, await imageFacts(engine, image)] as const)))
   // Images built here (a rebuild replaces one that was present); pulled ones were absent above.
   const changed = new Set<string>()
   for (const [image, services] of byImage) {
@@ -277,7 +260,7 @@ export async function ensureImages(
         const t = Date.now()
         options.emit({type: 'image', service: owner, image, phase: 'build', status: 'start'})
         try {
-          const builder = await buildImage(docker, {
+          const builder = await buildImage(engine, {
             project: project.name,
             service,
             signal: options.signal,
@@ -297,7 +280,7 @@ export async function ensureImages(
           const t = Date.now()
           options.emit({type: 'image', service: owner, image, phase: 'pull', status: 'start'})
           try {
-            await pullImage(docker, image, (p) => options.emit({type: 'pull-progress', service: owner, image, current: p.current, total: p.total}))
+            await pullImage(engine, image, (p) => options.emit({type: 'pull-progress', service: owner, image, current: p.current, total: p.total}))
           } catch (error) {
             options.emit({type: 'image', service: owner, image, phase: 'pull', status: 'failed', error: (error as Error).message})
             throw new ImageError(owner, image, 'pull', (error as Error).message)
@@ -313,7 +296,7 @@ export async function ensureImages(
   if (failed) throw failed.reason
   for (const [image, services] of byImage) {
     // Only what was pulled or built is asked about again; the rest was read above.
-    const facts = changed.has(image) ? await imageFacts(docker, image) : (present.get(image) ?? (await imageFacts(docker, image)))
+    const facts = changed.has(image) ? await imageFacts(engine, image) : (present.get(image) ?? (await imageFacts(engine, image)))
     for (const name of services) {
       ids[name] = facts?.id
       healthchecks[name] = facts?.healthcheck

@@ -1,4 +1,4 @@
-import type Dockerode from 'dockerode'
+import type {EnginePort} from '../docker/port.js'
 
 import {Label, projectFilter} from './labels.js'
 
@@ -24,8 +24,8 @@ export interface Observed {
 }
 
 /** Everything of one compose project the engine has, found by Compose's project label. */
-export async function observeContainers(docker: Dockerode, project: string): Promise<ObservedContainer[]> {
-  const list = await docker.listContainers({all: true, filters: projectFilter(project, [`${Label.oneoff}=False`])})
+export async function observeContainers(engine: Pick<EnginePort, 'containers'>, project: string): Promise<ObservedContainer[]> {
+  const list = await engine.containers.list({all: true, filters: projectFilter(project, [`${Label.oneoff}=False`])})
   return list
     .map((c) => ({
       id: c.Id,
@@ -44,15 +44,15 @@ export async function observeContainers(docker: Dockerode, project: string): Pro
 }
 
 /** Networks and volumes are looked up by their Docker name: external or pre-existing ones count too. */
-export async function observe(docker: Dockerode, project: string): Promise<Observed> {
+export async function observe(engine: Pick<EnginePort, 'containers' | 'networks' | 'volumes'>, project: string): Promise<Observed> {
   const [containers, networks, volumes] = await Promise.all([
-    observeContainers(docker, project),
-    docker.listNetworks(),
-    docker.listVolumes(),
+    observeContainers(engine, project),
+    engine.networks.list(),
+    engine.volumes.list(),
   ])
   return {
     containers,
     networks: new Map(networks.map((n) => [n.Name, {id: n.Id, labels: n.Labels ?? {}}])),
-    volumes: new Map((volumes.Volumes ?? []).map((v) => [v.Name, {labels: (v.Labels as Record<string, string> | null) ?? {}}])),
+    volumes: new Map(volumes.map((v) => [v.Name, {labels: (v.Labels as Record<string, string> | null) ?? {}}])),
   }
 }

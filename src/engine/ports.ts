@@ -1,10 +1,10 @@
 import {readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
-import type Dockerode from 'dockerode'
 
 import type {Project} from '../compose/model.js'
 import type {EngineEndpoint} from '../docker/endpoint.js'
+import type {EnginePort} from '../docker/port.js'
 import {Label} from './labels.js'
 import type {UpPlan} from './plan.js'
 
@@ -90,8 +90,8 @@ export async function findPortConflicts(claims: PortClaim[]): Promise<PortClaim[
 }
 
 /** Who holds a host port: a container publishing it, else a local process (from /proc), else unknown. */
-export async function findPortHolder(docker: Dockerode, port: number): Promise<string | undefined> {
-  const containers = await docker.listContainers().catch(() => [])
+export async function findPortHolder(engine: Pick<EnginePort, 'containers'>, port: number): Promise<string | undefined> {
+  const containers = await engine.containers.list().catch(() => [])
   const holder = containers.find((c) => c.Ports.some((p) => p.PublicPort === port))
   if (holder) {
     const project = holder.Labels[Label.project]

@@ -1,5 +1,4 @@
-import type Dockerode from 'dockerode'
-
+import type {EnginePort} from '../docker/port.js'
 import type {Healthcheck, Service} from '../compose/model.js'
 import {addressOf, factsFromService, healthcheckProbe, type Reach} from '../probes/derive.js'
 import {reachFor} from '../probes/reach.js'
@@ -116,8 +115,8 @@ const TIMER_SLACK_MS = 5
  * RUNNING_SETTLE_MS (or survive its restart policy); the others are checked by waitChecked.
  * Fails fast when the container exits or crash-loops.
  */
-export async function waitReady(container: Dockerode.Container, service: Service, readiness: Readiness, options: WaitOptions): Promise<ReadyBy> {
-  if (readiness.kind !== 'running') return waitChecked(container, service, readiness, options)
+export async function waitReady(engine: Pick<EnginePort, 'containers' | 'exec'>, containerId: string, service: Service, readiness: Readiness, options: WaitOptions): Promise<ReadyBy> {
+  if (readiness.kind !== 'running') return waitChecked(engine, containerId, service, readiness, options)
   const interval = options.intervalMs ?? 50
   const crashes = new CrashWatch(service.name, options.restartsBefore)
   // When (local clock) this run of the container was first seen running: keyed by its StartedAt.
@@ -133,7 +132,7 @@ export async function waitReady(container: Dockerode.Container, service: Service
   if (settleFromStart !== undefined) await sleep(Math.max(0, Math.min(settleFromStart + RUNNING_SETTLE_MS - Date.now(), options.deadline - Date.now())), options.signal)
   for (;;) {
     if (options.signal?.aborted) throw new AbortedError()
-    const info = await container.inspect()
+    const info = await engine.containers.inspect(containerId)
     const state = info.State
     const restarts = crashes.check(info)
     const restartCount = info.RestartCount ?? 0
@@ -171,9 +170,9 @@ export function readyFromListing(service: Service, readiness: Readiness, listed:
 }
 
 /** For `service_completed_successfully`: waits for the container to exit, and for exit code 0. */
-export async function waitCompleted(container: Dockerode.Container, service: Service, options: WaitOptions): Promise<void> {
+export async function waitCompleted(engine: Pick<EnginePort, 'containers'>, containerId: string, service: Service, options: WaitOptions): Promise<void> {
   for (;;) {
-    const state = (await container.inspect()).State
+    const state = (await engine.containers.inspect(containerId)).State
     if (state.Status === 'exited' || state.Status === 'dead') {
       if (state.ExitCode === 0) return
       throw new NotReadyError(service.name, `exited with code ${state.ExitCode}`, state.Status, state.ExitCode)

@@ -1,8 +1,7 @@
-import type Dockerode from 'dockerode'
-
 import type {DeviceRequest, LoadedProject, NetworkConfig, Project, Service, ThrottleDevice} from '../compose/model.js'
 import {TtaError, ExitCode} from '../errors.js'
 import {apiAtLeast} from '../docker/client.js'
+import type {ContainerCreate, EndpointSettings, HealthConfig, Ipam, MountSettings, NetworkCreate} from '../docker/port.js'
 import {durationToNanos} from './durations.js'
 import {COMPOSE_LABEL_VERSION, configHash, dependsOnLabel, Label} from './labels.js'
 
@@ -122,7 +121,7 @@ export function volumesFrom(project: Project, service: Service): string[] | unde
 }
 
 /** A service as dockerode's create-container options, with Compose's labels. Pure. */
-export function containerSpec(ctx: SpecContext, service: Service, number = 1): Dockerode.ContainerCreateOptions {
+export function containerSpec(ctx: SpecContext, service: Service, number = 1): ContainerCreate {
   const {project} = ctx.loaded
   const networks = serviceNetworks(service)
   const exposed: Record<string, object> = {}
@@ -134,7 +133,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
   }
   for (const expose of service.expose ?? []) exposed[expose.includes('/') ? expose : `${expose}/tcp`] = {}
 
-  const mounts: Dockerode.MountSettings[] = []
+  const mounts: MountSettings[] = []
   const binds: string[] = []
   for (const volume of service.volumes ?? []) {
     if (volume.type === 'volume') {
@@ -145,7 +144,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
         Target: volume.target,
         ReadOnly: volume.read_only ?? false,
         VolumeOptions: volume.volume?.nocopy ? {NoCopy: true} : undefined,
-      } as Dockerode.MountSettings)
+      } as MountSettings)
     } else if (volume.type === 'bind' && volume.bind?.create_host_path) {
       // Binds (not Mounts) make the engine create a missing source directory, as Compose does.
       const options = [volume.read_only ? 'ro' : 'rw', volume.bind.selinux, volume.bind.propagation].filter(Boolean).join(',')
@@ -157,9 +156,9 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
         Target: volume.target,
         ReadOnly: volume.read_only ?? false,
         BindOptions: volume.bind?.propagation ? {Propagation: volume.bind.propagation} : undefined,
-      } as Dockerode.MountSettings)
+      } as MountSettings)
     } else if (volume.type === 'tmpfs') {
-      mounts.push({Type: 'tmpfs', Target: volume.target, TmpfsOptions: volume.tmpfs?.size ? {SizeBytes: Number(volume.tmpfs.size)} : undefined} as Dockerode.MountSettings)
+      mounts.push({Type: 'tmpfs', Target: volume.target, TmpfsOptions: volume.tmpfs?.size ? {SizeBytes: Number(volume.tmpfs.size)} : undefined} as MountSettings)
     }
   }
 
@@ -181,7 +180,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
     [Label.managedBy]: 'tta',
   }
   const firstNetwork = networks[0]
-  const endpoints: Record<string, Dockerode.EndpointSettings> = {}
+  const endpoints: Record<string, EndpointSettings> = {}
   if (firstNetwork && !service.network_mode) {
     endpoints[networkName(project, firstNetwork)] = endpointSettings(service, firstNetwork, project)
   }
@@ -190,7 +189,7 @@ export function containerSpec(ctx: SpecContext, service: Service, number = 1): D
   // On a user-defined network the engine resolves links per endpoint (it ignores HostConfig.Links).
   const links = containerLinks(project, service)
   if (links && firstEndpoint) firstEndpoint.Links = links
-  if (service.mac_address && endpointMac && firstEndpoint) (firstEndpoint as Dockerode.EndpointSettings & {MacAddress?: string}).MacAddress = service.mac_address
+  if (service.mac_address && endpointMac && firstEndpoint) (firstEndpoint as EndpointSettings & {MacAddress?: string}).MacAddress = service.mac_address
 
   return {
     name: containerName(project.name, service, number),
@@ -319,7 +318,7 @@ export function blkioSpec(service: Service): Record<string, unknown> {
  * engine API 1.47: an older engine would quietly give the network IPv4, so that is refused with
  * where the setting was written.
  */
-export function networkSpec(loaded: LoadedProject, key: string, name: string, apiVersion: string, labels: Record<string, string>): Dockerode.NetworkCreateOptions {
+export function networkSpec(loaded: LoadedProject, key: string, name: string, apiVersion: string, labels: Record<string, string>): NetworkCreate {
   const config: NetworkConfig | undefined = loaded.project.networks[key]
   if (config?.enable_ipv4 === false && !apiAtLeast(apiVersion, ENABLE_IPV4_API)) {
     const where = loaded.sources?.[`networks.${key}.enable_ipv4`]
@@ -334,7 +333,7 @@ export function networkSpec(loaded: LoadedProject, key: string, name: string, ap
     const pool: Record<string, unknown> = {Subnet: p.subnet, IPRange: p.ip_range, Gateway: p.gateway, AuxiliaryAddresses: p.aux_addresses}
     return Object.fromEntries(Object.entries(pool).filter(([, v]) => v !== undefined))
   })
-  const spec: Dockerode.NetworkCreateOptions & {EnableIPv4?: boolean} = {
+  const spec: NetworkCreate & {EnableIPv4?: boolean} = {
     Name: name,
     Driver: config?.driver ?? 'bridge',
     Options: config?.driver_opts,
@@ -345,7 +344,7 @@ export function networkSpec(loaded: LoadedProject, key: string, name: string, ap
     Labels: {...config?.labels, ...labels},
   }
   if (ipam?.driver || (pools && pools.length > 0) || ipam?.options) {
-    spec.IPAM = {Driver: ipam?.driver ?? 'default', Config: pools ?? [], ...(ipam?.options ? {Options: ipam.options} : {})} as Dockerode.IPAM
+    spec.IPAM = {Driver: ipam?.driver ?? 'default', Config: pools ?? [], ...(ipam?.options ? {Options: ipam.options} : {})} as Ipam
   }
   if (config?.enable_ipv4 !== undefined && apiAtLeast(apiVersion, ENABLE_IPV4_API)) spec.EnableIPv4 = config.enable_ipv4
   return spec
@@ -355,10 +354,10 @@ export function networkName(project: Project, key: string): string {
   return project.networks[key]?.name ?? `${project.name}_${key}`
 }
 
-export function endpointSettings(service: Service, key: string, _project: Project): Dockerode.EndpointSettings {
+export function endpointSettings(service: Service, key: string, _project: Project): EndpointSettings {
   const config = service.networks?.[key]
   const ipam = config?.ipv4_address || config?.ipv6_address || config?.link_local_ips ? {IPv4Address: config.ipv4_address, IPv6Address: config.ipv6_address, LinkLocalIPs: config.link_local_ips} : undefined
-  const endpoint: Dockerode.EndpointSettings & {DriverOpts?: Record<string, string>} = {
+  const endpoint: EndpointSettings & {DriverOpts?: Record<string, string>} = {
     Aliases: [service.name, ...(config?.aliases ?? [])],
     IPAMConfig: ipam,
   }
@@ -378,11 +377,11 @@ export function restartPolicy(restart: string | undefined): {Name: string; Maxim
 }
 
 /** Docker's healthcheck shape; start_interval only where the engine understands it. */
-export function healthcheckSpec(service: Service, apiVersion: string): Dockerode.HealthConfig | undefined {
+export function healthcheckSpec(service: Service, apiVersion: string): HealthConfig | undefined {
   const hc = service.healthcheck
   if (!hc) return undefined
   if (hc.disable) return {Test: ['NONE']}
-  const spec: Dockerode.HealthConfig & {StartInterval?: number} = {
+  const spec: HealthConfig & {StartInterval?: number} = {
     Test: hc.test,
     Interval: durationToNanos(hc.interval),
     Timeout: durationToNanos(hc.timeout),

@@ -1,7 +1,7 @@
-import type Dockerode from 'dockerode'
 
 import type {Project} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
+import type {EnginePort} from '../docker/port.js'
 import {isActiveEndpointsError, staleEndpointsError} from './engine-errors.js'
 import {dependencyLevels} from './graph.js'
 import {Label, projectFilter} from './labels.js'
@@ -20,7 +20,7 @@ export interface StopEvent {
  * what is running even when the compose files have changed or do not load.
  */
 export async function stop(conn: EngineConnection, projectName: string, services: string[], onEvent: (e: StopEvent) => void): Promise<ObservedContainer[]> {
-  const containers = (await observeContainers(conn.docker, projectName)).filter((c) => services.length === 0 || services.includes(c.service))
+  const containers = (await observeContainers(conn.engine, projectName)).filter((c) => services.length === 0 || services.includes(c.service))
   const graph = graphFromLabels(containers)
   const levels = dependencyLevels(graph, Object.keys(graph.services)).reverse()
   const t0 = Date.now()
@@ -34,7 +34,7 @@ export async function stop(conn: EngineConnection, projectName: string, services
             return
           }
           onEvent({service: c.service, container: c.name, status: 'stopping', elapsedMs: Date.now() - t0})
-          await conn.docker.getContainer(c.id).stop().catch(ignoreNotModified)
+          await conn.engine.containers.stop(c.id).catch(ignoreNotModified)
           onEvent({service: c.service, container: c.name, status: 'stopped', elapsedMs: Date.now() - t0})
         }),
     )
@@ -47,12 +47,12 @@ export async function stop(conn: EngineConnection, projectName: string, services
  * once). A stopped container is started. Returns the containers restarted.
  */
 export async function restart(conn: EngineConnection, projectName: string, services: string[], onEvent: (e: StopEvent | {service: string; container: string; status: 'restarting' | 'restarted'; elapsedMs: number}) => void): Promise<ObservedContainer[]> {
-  const containers = (await observeContainers(conn.docker, projectName)).filter((c) => services.includes(c.service))
+  const containers = (await observeContainers(conn.engine, projectName)).filter((c) => services.includes(c.service))
   const t0 = Date.now()
   await Promise.all(
     containers.map(async (c) => {
       onEvent({service: c.service, container: c.name, status: 'restarting', elapsedMs: Date.now() - t0})
-      await conn.docker.getContainer(c.id).restart()
+      await conn.engine.containers.restart(c.id)
       onEvent({service: c.service, container: c.name, status: 'restarted', elapsedMs: Date.now() - t0})
     }),
   )
@@ -88,30 +88,29 @@ export interface CleanItem {
 
 /** Exactly what `tta clean` would remove: only resources carrying the project's label. */
 export async function planClean(conn: EngineConnection, projectName: string, options: {volumes: boolean; images: boolean}): Promise<CleanItem[]> {
-  const {docker} = conn
+  const {engine} = conn
   const filters = projectFilter(projectName)
-  const [containers, networks] = await Promise.all([docker.listContainers({all: true, filters}), docker.listNetworks({filters})])
+  const [containers, networks] = await Promise.all([engine.containers.list({all: true, filters}), engine.networks.list({filters})])
   const items: CleanItem[] = [
     ...containers.map((c): CleanItem => ({kind: 'container', id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), detail: c.State})),
     ...networks.map((n): CleanItem => ({kind: 'network', id: n.Id, name: n.Name})),
   ]
   if (options.volumes) {
-    const volumes = (await docker.listVolumes({filters})).Volumes ?? []
-    const sizes = await volumeSizes(docker, volumes.map((v) => v.Name))
+    const volumes = await engine.volumes.list({filters})
+    const sizes = await volumeSizes(engine, volumes.map((v) => v.Name))
     items.push(...volumes.map((v): CleanItem => ({kind: 'volume', id: v.Name, name: v.Name, size: sizes.get(v.Name)})))
   }
   if (options.images) {
-    const images = await docker.listImages({filters})
+    const images = await engine.images.list({filters})
     items.push(...images.map((i): CleanItem => ({kind: 'image', id: i.Id, name: i.RepoTags?.[0] ?? i.Id, size: i.Size})))
   }
   return items
 }
 
-async function volumeSizes(docker: Dockerode, names: string[]): Promise<Map<string, number>> {
+async function volumeSizes(engine: Pick<EnginePort, 'system'>, names: string[]): Promise<Map<string, number>> {
   if (names.length === 0) return new Map()
   try {
-    const df = (await docker.df()) as {Volumes?: Array<{Name: string; UsageData?: {Size?: number}}>}
-    return new Map((df.Volumes ?? []).filter((v) => names.includes(v.Name)).map((v) => [v.Name, v.UsageData?.Size ?? -1]))
+    return new Map((await engine.system.volumeSizes()).filter((v) => names.includes(v.Name)).map((v) => [v.Name, v.UsageData?.Size ?? -1]))
   } catch {
     // Sizes are a courtesy; an engine that cannot compute them still gets cleaned.
     return new Map()
@@ -120,7 +119,7 @@ async function volumeSizes(docker: Dockerode, names: string[]): Promise<Map<stri
 
 /** Removes the planned items: containers, then networks, volumes, images. Each checked for the label again. */
 export async function clean(conn: EngineConnection, projectName: string, items: CleanItem[], onRemoved: (item: CleanItem) => void): Promise<void> {
-  const {docker} = conn
+  const {engine} = conn
   const order: CleanItem['kind'][] = ['container', 'network', 'volume', 'image']
   const stale: string[] = []
   for (const kind of order) {
@@ -128,14 +127,13 @@ export async function clean(conn: EngineConnection, projectName: string, items: 
       items
         .filter((i) => i.kind === kind)
         .map(async (item) => {
-          if (!(await stillLabelled(docker, item, projectName))) return
-          if (kind === 'container') await docker.getContainer(item.id).remove({force: true, v: false})
+          if (!(await stillLabelled(engine, item, projectName))) return
+          if (kind === 'container') await engine.containers.remove(item.id, {force: true})
           else if (kind === 'network') {
             // Anything still attached (a devcontainer tta joined to the network) would block removal.
-            const network = docker.getNetwork(item.id)
-            for (const id of Object.keys((await network.inspect()).Containers ?? {})) await network.disconnect({Container: id, Force: true}).catch(() => undefined)
+            for (const id of Object.keys((await engine.networks.inspect(item.id)).Containers ?? {})) await engine.networks.disconnect(item.id, id, {force: true}).catch(() => undefined)
             try {
-              await network.remove()
+              await engine.networks.remove(item.id)
             } catch (error) {
               if (!isActiveEndpointsError(error)) throw error
               // An engine quirk with a known fix: finish the rest, then say so.
@@ -143,8 +141,8 @@ export async function clean(conn: EngineConnection, projectName: string, items: 
               return
             }
           }
-          else if (kind === 'volume') await docker.getVolume(item.id).remove()
-          else await docker.getImage(item.id).remove({force: false})
+          else if (kind === 'volume') await engine.volumes.remove(item.id)
+          else await engine.images.remove(item.id)
           onRemoved(item)
         }),
     )
@@ -153,16 +151,16 @@ export async function clean(conn: EngineConnection, projectName: string, items: 
 }
 
 /** Guards against a resource replaced by an unlabelled one of the same id/name between list and remove. */
-async function stillLabelled(docker: Dockerode, item: CleanItem, projectName: string): Promise<boolean> {
+async function stillLabelled(engine: Pick<EnginePort, 'containers' | 'networks' | 'volumes' | 'images'>, item: CleanItem, projectName: string): Promise<boolean> {
   try {
     const labels =
       item.kind === 'container'
-        ? (await docker.getContainer(item.id).inspect()).Config.Labels
+        ? (await engine.containers.inspect(item.id)).Config.Labels
         : item.kind === 'network'
-          ? (await docker.getNetwork(item.id).inspect()).Labels
+          ? (await engine.networks.inspect(item.id)).Labels
           : item.kind === 'volume'
-            ? (await docker.getVolume(item.id).inspect()).Labels
-            : (await docker.getImage(item.id).inspect()).Config.Labels
+            ? (await engine.volumes.inspect(item.id)).Labels
+            : (await engine.images.inspect(item.id)).Config.Labels
     return (labels as Record<string, string> | null)?.[Label.project] === projectName
   } catch (error) {
     if ((error as {statusCode?: number}).statusCode === 404) return false

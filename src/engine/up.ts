@@ -1,7 +1,7 @@
-import type Dockerode from 'dockerode'
 
 import type {LoadedProject, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
+import type {EnginePort} from '../docker/port.js'
 import type {HostContext} from '../workspace/devcontainer.js'
 import type {Reach} from '../probes/derive.js'
 import {reachFor} from '../probes/reach.js'
@@ -95,12 +95,12 @@ export async function up(conn: EngineConnection, loaded: LoadedProject, options:
   } catch (error) {
     // The engine dying mid-run surfaces as whatever request was in flight: say what happened.
     if (options.signal?.aborted) throw error
-    throw await asEngineLost(conn.docker, conn.endpoint.host, error)
+    throw await asEngineLost(conn.engine, conn.endpoint.host, error)
   }
 }
 
 async function converge(conn: EngineConnection, loaded: LoadedProject, options: UpOptions): Promise<{plan: UpPlan; outcomes: ServiceOutcome[]}> {
-  const {docker} = conn
+  const {engine} = conn
   const {project} = loaded
   const emit = options.emit
   for (const name of options.services ?? []) {
@@ -117,8 +117,8 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     }
   }
 
-  const {ids: imageIds, healthchecks: imageHealthchecks} = await ensureImages(docker, loaded, targets, options)
-  const observed = await observe(docker, project.name)
+  const {ids: imageIds, healthchecks: imageHealthchecks} = await ensureImages(engine, loaded, targets, options)
+  const observed = await observe(engine, project.name)
   const hashes = Object.fromEntries(targets.map((name) => [name, serviceHash(project.services[name] as Service, conn.apiVersion)]))
   const plan = planUp({project, targets, observed, hashes, imageIds, forceRecreate: options.forceRecreate})
   emit({type: 'plan', plan})
@@ -126,7 +126,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
   if (portsAreLocal(conn.endpoint, outside)) {
     const conflicts = await findPortConflicts(portsToClaim(project, plan, loaded.environment, loaded.defaults))
     if (conflicts.length > 0) {
-      for (const conflict of conflicts) conflict.holder = await findPortHolder(docker, conflict.port)
+      for (const conflict of conflicts) conflict.holder = await findPortHolder(engine, conflict.port)
       throw new PortInUseError(conflicts)
     }
   }
@@ -140,13 +140,13 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
   for (const network of plan.networks) {
     emit({type: 'resource', kind: 'network', name: network.name, action: network.action})
     const spec = networkSpecs.get(network.name)
-    if (spec) await docker.createNetwork(spec)
+    if (spec) await engine.networks.create(spec)
   }
   for (const volume of plan.volumes) {
     emit({type: 'resource', kind: 'volume', name: volume.name, action: volume.action})
     if (volume.action !== 'create') continue
     const config = project.volumes[volume.key]
-    await docker.createVolume({
+    await engine.volumes.create({
       Name: volume.name,
       Driver: config?.driver ?? 'local',
       DriverOpts: config?.driver_opts,
@@ -159,8 +159,8 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
   const selfId = options.host?.selfContainerId
   if (selfId) {
     for (const network of plan.networks) {
-      const info = await docker.getNetwork(network.name).inspect()
-      if (!Object.keys(info.Containers ?? {}).includes(selfId)) await docker.getNetwork(network.name).connect({Container: selfId})
+      const info = await engine.networks.inspect(network.name)
+      if (!Object.keys(info.Containers ?? {}).includes(selfId)) await engine.networks.connect(network.name, selfId)
     }
   }
 
@@ -175,7 +175,7 @@ async function converge(conn: EngineConnection, loaded: LoadedProject, options: 
     const service = project.services[name] as Service
     return planned?.action === 'keep' && planned.current !== undefined && readyFromListing(service, readinessFor(service, imageHealthchecks[name], {reach, startInterval}), planned.current) !== undefined
   })
-  const events = nothingToWait ? new ContainerEvents() : await ContainerEvents.follow(docker, project.name)
+  const events = nothingToWait ? new ContainerEvents() : await ContainerEvents.follow(engine, project.name)
   try {
     return await startAll({conn, loaded, options, plan, targets, reach, events, imageHealthchecks})
   } finally {
@@ -196,10 +196,11 @@ interface StartContext {
 
 /** Services in dependency order, each waited for until ready; see converge. */
 async function startAll({conn, loaded, options, plan, targets, reach, events, imageHealthchecks}: StartContext): Promise<{plan: UpPlan; outcomes: ServiceOutcome[]}> {
-  const {docker} = conn
+  const {engine} = conn
   const {project} = loaded
   const emit = options.emit
-  const started = new Map<string, Deferred<Dockerode.Container>>()
+  /** Each service's container id, once started (or kept). */
+  const started = new Map<string, Deferred<string>>()
   const ready = new Map<string, Deferred<void>>()
   const needs = new VerdictNeeds(project, targets)
   for (const name of targets) {
@@ -214,14 +215,14 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
   const connectionErrors = new Map<string, Error>()
 
   /** Creates the service's container on all its networks; removed again unless it gets started. */
-  const createFor = async (service: Service): Promise<Dockerode.Container> => {
+  const createFor = async (service: Service): Promise<string> => {
     options.signal?.throwIfAborted()
-    const container = await docker.createContainer(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
-    createdNotStarted.add(container.id)
+    const id = await engine.containers.create(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
+    createdNotStarted.add(id)
     for (const key of serviceNetworks(service).slice(1)) {
-      await docker.getNetwork(networkName(project, key)).connect({Container: container.id, EndpointConfig: endpointSettings(service, key, project)})
+      await engine.networks.connect(networkName(project, key), id, endpointSettings(service, key, project))
     }
-    return container
+    return id
   }
 
   const runService = async (name: string): Promise<void> => {
@@ -239,10 +240,10 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
     if (deps.length > 0) emit({type: 'service', service: name, phase: 'waiting', detail: deps.map(([d]) => d).join(', '), elapsedMs: elapsed()})
     for (const [dep, condition] of deps) {
       try {
-        const container = await (started.get(dep) as Deferred<Dockerode.Container>).promise
+        const depId = await (started.get(dep) as Deferred<string>).promise
         if (condition.condition === 'service_healthy') await (ready.get(dep) as Deferred<void>).promise
         if (condition.condition === 'service_completed_successfully') {
-          await waitCompleted(container, project.services[dep] as Service, {deadline, signal: options.signal})
+          await waitCompleted(engine, depId, project.services[dep] as Service, {deadline, signal: options.signal})
         }
       } catch (error) {
         if (error instanceof AbortedError) throw error
@@ -251,35 +252,35 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
       }
     }
 
-    let container: Dockerode.Container
+    let containerId: string
     /** When (local clock) this run started the container: its settle time counts from then. */
     let startedAt: number | undefined
     const current = servicePlan.current
-    for (const extra of servicePlan.surplus) await docker.getContainer(extra.id).remove({force: true})
+    for (const extra of servicePlan.surplus) await engine.containers.remove(extra.id, {force: true})
     if (servicePlan.action === 'keep' && current) {
-      container = docker.getContainer(current.id)
+      containerId = current.id
       emit({type: 'service', service: name, phase: 'kept', detail: servicePlan.reason, elapsedMs: elapsed()})
     } else if (servicePlan.action === 'start' && current) {
-      container = docker.getContainer(current.id)
+      containerId = current.id
       emit({type: 'service', service: name, phase: 'starting', elapsedMs: elapsed()})
-      await container.start()
+      await engine.containers.start(containerId)
       startedAt = Date.now()
     } else {
       if (early) {
-        container = await early
+        containerId = await early
       } else {
         if (servicePlan.action === 'recreate' && current) {
           emit({type: 'service', service: name, phase: 'recreating', detail: servicePlan.reason, elapsedMs: elapsed()})
-          await docker.getContainer(current.id).remove({force: true})
+          await engine.containers.remove(current.id, {force: true})
         } else {
           emit({type: 'service', service: name, phase: 'creating', elapsedMs: elapsed()})
         }
-        container = await createFor(service)
+        containerId = await createFor(service)
       }
       options.signal?.throwIfAborted()
       emit({type: 'service', service: name, phase: 'starting', elapsedMs: elapsed()})
       try {
-        await container.start()
+        await engine.containers.start(containerId)
       } catch (error) {
         // Taken between the preflight and now, or not checkable from here: say it plainly.
         const taken = portFromEngineError((error as Error).message)
@@ -287,9 +288,9 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
         throw error
       }
       startedAt = Date.now()
-      createdNotStarted.delete(container.id)
+      createdNotStarted.delete(containerId)
     }
-    started.get(name)?.resolve(container)
+    started.get(name)?.resolve(containerId)
     needs.startedService(name)
     emit({type: 'service', service: name, phase: 'checking', elapsedMs: elapsed()})
     // The image's healthcheck was read with the image: no container inspect before waiting (with a
@@ -299,10 +300,10 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
     // A container tta just started has a fresh restart count; a kept one's earlier restarts are history.
     const restartsBefore = servicePlan.action === 'keep' ? undefined : 0
     const listed = servicePlan.action === 'keep' && current ? readyFromListing(service, readiness, current) : undefined
-    const readyBy = listed ?? (await waitReady(container, service, readiness, {deadline, signal: options.signal, events, restartsBefore, startedAt, verdict: {neededNow: () => needs.neededNow(name), answers: () => needs.answers(name), onChange: (l) => needs.onChange(l)}}))
+    const readyBy = listed ?? (await waitReady(engine, containerId, service, readiness, {deadline, signal: options.signal, events, restartsBefore, startedAt, verdict: {neededNow: () => needs.neededNow(name), answers: () => needs.answers(name), onChange: (l) => needs.onChange(l)}}))
     needs.answers(name)
     ready.get(name)?.resolve()
-    outcomes.push({service: name, containerId: container.id, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
+    outcomes.push({service: name, containerId, action: servicePlan.action, readyBy, elapsedMs: elapsed()})
     emit({type: 'service', service: name, phase: 'ready', readyBy, elapsedMs: elapsed()})
   }
 
@@ -320,7 +321,7 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
           connectionErrors.set(name, err)
           return
         }
-        const failure = await describeFailure(docker, project.name, name, err)
+        const failure = await describeFailure(engine, project.name, name, err)
         if (err instanceof PortTakenError) failure.portTaken = err.port
         if (!(err instanceof DependencyFailed)) failures.push(failure)
         emit({type: 'service', service: name, phase: err instanceof DependencyFailed ? 'skipped' : 'failed', detail: failure.reason, elapsedMs: Date.now() - t0})
@@ -328,14 +329,14 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
     }),
   )
 
-  for (const id of createdNotStarted) await docker.getContainer(id).remove({force: true}).catch(() => undefined)
+  for (const id of createdNotStarted) await engine.containers.remove(id, {force: true}).catch(() => undefined)
   if (options.signal?.aborted) throw new AbortedError()
   if (connectionErrors.size > 0) {
     const [first] = connectionErrors.values()
-    const lost = await asEngineLost(docker, conn.endpoint.host, first)
+    const lost = await asEngineLost(engine, conn.endpoint.host, first)
     if (lost instanceof EngineLostError) throw lost
     for (const [name, err] of connectionErrors) {
-      const failure = await describeFailure(docker, project.name, name, err)
+      const failure = await describeFailure(engine, project.name, name, err)
       failures.push(failure)
       emit({type: 'service', service: name, phase: 'failed', detail: failure.reason, elapsedMs: Date.now() - t0})
     }
@@ -363,13 +364,12 @@ export class UnknownServiceError extends Error {
   }
 }
 
-async function describeFailure(docker: Dockerode, project: string, service: string, error: Error): Promise<ServiceFailure> {
-  const containers = await docker.listContainers({all: true, filters: projectFilter(project, [`${Label.service}=${service}`])}).catch(() => [])
+async function describeFailure(engine: Pick<EnginePort, 'containers'>, project: string, service: string, error: Error): Promise<ServiceFailure> {
+  const containers = await engine.containers.list({all: true, filters: projectFilter(project, [`${Label.service}=${service}`])}).catch(() => [])
   const first = containers[0]
   if (!first) return {service, reason: error.message, logs: []}
-  const container = docker.getContainer(first.Id)
-  const info = await container.inspect().catch(() => undefined)
-  const logs = await logTail(container, 20, info?.Config.Tty ?? false)
+  const info = await engine.containers.inspect(first.Id).catch(() => undefined)
+  const logs = await logTail(engine, first.Id, 20, info?.Config.Tty ?? false)
   const reason = error instanceof NotReadyError ? error.reason : error.message
   return {service, reason, state: info?.State.Status, exitCode: info?.State.ExitCode, logs}
 }

@@ -1,7 +1,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {isAbsolute, relative, sep} from 'node:path'
-import type Dockerode from 'dockerode'
+import type {ContainerDetails, EnginePort} from '../docker/port.js'
 
 import type {Project, Service} from '../compose/model.js'
 import {ExitCode, TtaError} from '../errors.js'
@@ -54,10 +54,10 @@ export interface HostContext {
  * host path each container path comes from. Without that, LOCAL_WORKSPACE_FOLDER (set by the
  * bundled devcontainer.json) maps the workspace.
  */
-export async function detectHostContext(docker: Dockerode, workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<HostContext> {
+export async function detectHostContext(engine: Pick<EnginePort, 'containers'>, workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<HostContext> {
   const detection = detectContainer(env)
   if (!detection.inContainer) return {detection, engineIsOutside: false, mappings: [], via: 'none'}
-  const self = await findSelf(docker)
+  const self = await findSelf(engine)
   if (self) {
     const mappings = (self.Mounts ?? [])
       .filter((m) => m.Type === 'bind' && m.Source && m.Destination)
@@ -91,10 +91,10 @@ export function selfContainerCandidates(): string[] {
   return [...candidates]
 }
 
-async function findSelf(docker: Dockerode): Promise<Dockerode.ContainerInspectInfo | undefined> {
+async function findSelf(engine: Pick<EnginePort, 'containers'>): Promise<ContainerDetails | undefined> {
   for (const id of selfContainerCandidates()) {
     try {
-      const info = await docker.getContainer(id).inspect()
+      const info = await engine.containers.inspect(id)
       // The container must be the one we run in: same hostname as ours.
       if (info.Config.Hostname === hostname()) return info
     } catch {

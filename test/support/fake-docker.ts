@@ -7,6 +7,9 @@
 import {Duplex, PassThrough, Readable} from 'node:stream'
 import type Dockerode from 'dockerode'
 
+import {dockerodePort} from '../../src/docker/engine-port.js'
+import type {EnginePort} from '../../src/docker/port.js'
+
 /** A process run by an exec or a one-off container: its command, environment and the bytes sent to its stdin. */
 export interface FakeRun {
   service: string
@@ -139,8 +142,19 @@ export class FakeDocker {
   /** Swarm's own rollback of a failed update, applied once the update has been seen in progress. */
   private readonly pendingRollbacks = new Map<string, () => void>()
   private readonly taskReadyAt = new Map<string, number>()
+  /** A one-off's attached streams by container id: its process runs once started. */
+  private readonly attachments = new Map<string, {done: Promise<FakeOutput>; release: () => void}>()
+  /** Execs by id, as getExec finds them. */
+  private readonly execs = new Map<string, {id: string; start: (o?: {stdin?: boolean}) => Promise<Duplex>; inspect: () => Promise<{ExitCode: number | null; Running: boolean}>}>()
 
   constructor(readonly behave: (service: string, image: string) => FakeBehaviour = () => ({})) {}
+
+  private port: EnginePort | undefined
+  /** The engine port over this fake, through the same adapter the real client uses. */
+  get engine(): EnginePort {
+    this.port ??= dockerodePort(this.docker)
+    return this.port
+  }
 
   /** The dockerode-shaped object to pass where a Dockerode is expected. */
   get docker(): Dockerode {
@@ -415,7 +429,7 @@ export class FakeDocker {
       if (!c) throw statusError(`No such container: ${id}`, 404)
       return c
     }
-    let attached: {done: Promise<FakeOutput>; release: () => void} | undefined
+    const attachedTo = (): {done: Promise<FakeOutput>; release: () => void} | undefined => this.attachments.get(this.containers.get(id)?.id ?? [...this.containers.values()].find((x) => x.name === id)?.id ?? id)
     return {
       id: this.containers.get(id)?.id ?? id,
       start: async (): Promise<void> => {
@@ -427,6 +441,7 @@ export class FakeDocker {
         c.status = 'running'
         c.startedAt = new Date().toISOString()
         this.emit(c, 'start')
+        const attached = attachedTo()
         if (attached) {
           attached.release()
           void attached.done.then((out) => {
@@ -496,8 +511,9 @@ export class FakeDocker {
         if (watchdog) cmd = cmd.slice(4)
         let result: FakeOutput | undefined
         const answer = watchdog ? undefined : this.behave(this.serviceOf(c), c.image).session?.({service: this.serviceOf(c), image: c.image, cmd, env: options.Env ?? [], oneoff: false})
-        return {
-          start: async (o: {stdin?: boolean} = {}) =>
+        const exec = {
+          id: this.id('e'),
+          start: async (o: {stdin?: boolean} = {}): Promise<Duplex> =>
             answer && o.stdin
               ? this.interactive(answer, (out) => {
                   result = out
@@ -508,6 +524,8 @@ export class FakeDocker {
             }),
           inspect: async () => ({ExitCode: result?.exitCode ?? null, Running: result === undefined}),
         }
+        this.execs.set(exec.id, exec)
+        return exec
       },
       /** A one-off's streams, attached before start: the process runs once started (and its stdin closed, if attached). */
       attach: async (o: {stdin?: boolean} = {}): Promise<Duplex> => {
@@ -520,7 +538,7 @@ export class FakeDocker {
         const done = new Promise<FakeOutput>((resolve) => {
           resolveDone = resolve
         })
-        attached = {done, release}
+        this.attachments.set(c.id, {done, release})
         const cmd = [...(c.spec.Entrypoint as string[] | undefined ?? []), ...(c.spec.Cmd as string[] | undefined ?? [])]
         return this.connection(Boolean(o.stdin), async (stdin) => {
           const out = await this.runProcess(c, cmd, c.spec.Env ?? [], true, stdin)
@@ -529,6 +547,7 @@ export class FakeDocker {
         }, gate)
       },
       wait: async (): Promise<{StatusCode: number}> => {
+        const attached = attachedTo()
         if (!attached) throw new Error('fake: wait() without attach()')
         return {StatusCode: (await attached.done).exitCode}
       },
@@ -544,6 +563,12 @@ export class FakeDocker {
         return Buffer.concat(lines.map((line) => frame(1, Buffer.from(`${line}\n`))))
       },
     }
+  }
+
+  getExec(id: string) {
+    const exec = this.execs.get(id)
+    if (!exec) throw statusError(`No such exec instance: ${id}`, 404)
+    return exec
   }
 
   // --- swarm -------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ async function stack(behave: Record<string, FakeBehaviour> = {}) {
   await web.start()
   fake.archives.set('files:/data', {'data/': '', 'data/a.txt': 'alpha', 'data/b.txt': 'beta'})
   fake.log.length = 0
-  const conn = {docker: fake.docker, endpoint: {host: 'unix:///fake.sock'}} as EngineConnection
+  const conn = {engine: fake.engine, docker: fake.docker, endpoint: {host: 'unix:///fake.sock'}} as EngineConnection
   const store = new BackupStore(join(dir, 'backups'))
   const events: BackupEvent[] = []
   const emit = (e: BackupEvent): void => void events.push(e)

@@ -14,7 +14,7 @@ vi.mock('../../../src/docker/client.js', async (original) => ({
   ...(await original<typeof import('../../../src/docker/client.js')>()),
   connectEngine: async (): Promise<EngineConnection> => {
     if (!state.fake) throw new Error('no fake engine')
-    return {docker: state.fake.docker, endpoint: {host: 'tcp://target.invalid:2375'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
+    return {engine: state.fake.engine, docker: state.fake.docker, endpoint: {host: 'tcp://target.invalid:2375'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
   },
 }))
 
