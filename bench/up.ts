@@ -21,6 +21,7 @@ import {fileURLToPath} from 'node:url'
 import {loadProject} from '../src/compose/load.js'
 import type {LoadedProject, Service} from '../src/compose/model.js'
 import {connectEngine, type EngineConnection} from '../src/docker/client.js'
+import {jsonLines} from '../src/docker/json-lines.js'
 import {execIn} from '../src/engine/container-io.js'
 import {dependencyLevels} from '../src/engine/graph.js'
 import {Label} from '../src/engine/labels.js'
@@ -60,19 +61,19 @@ function run(command: string, args: string[], env: Record<string, string> = {}):
  * healthcheck with no host-side equivalent is exec'd every 50 ms.
  */
 async function limit(conn: EngineConnection, loaded: LoadedProject): Promise<number> {
-  const {docker} = conn
+  const {engine} = conn
   const {project} = loaded
   const reach = reachFor(conn.endpoint.host, process.env)
   const t0 = performance.now()
   for (const [key, network] of Object.entries(project.networks)) {
-    await docker.createNetwork({Name: networkName(project, key), Labels: {[Label.project]: project.name, ...network.labels}})
+    await engine.networks.create({Name: networkName(project, key), Labels: {[Label.project]: project.name, ...network.labels}})
   }
-  for (const volume of Object.values(project.volumes)) await docker.createVolume({Name: volume.name, Labels: {[Label.project]: project.name}})
+  for (const volume of Object.values(project.volumes)) await engine.volumes.create({Name: volume.name, Labels: {[Label.project]: project.name}})
   const ready = new Map<string, Promise<void>>()
   const startOne = async (service: Service): Promise<void> => {
     await Promise.all(Object.keys(service.depends_on ?? {}).map((dep) => ready.get(dep)))
-    const container = await docker.createContainer(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
-    await container.start()
+    const containerId = await engine.containers.create(containerSpec({loaded, apiVersion: conn.apiVersion}, service))
+    await engine.containers.start(containerId)
     const readiness = readinessFor(service, undefined, reach)
     const deadline = Date.now() + 120_000
     while (Date.now() < deadline) {
@@ -82,7 +83,7 @@ async function limit(conn: EngineConnection, loaded: LoadedProject): Promise<num
         if (probe && (await runProbe(probe)).ok) return
         await new Promise((r) => setTimeout(r, 25))
       } else {
-        if ((await execIn(container, healthcheckCommand(readiness.test), 5_000)).exitCode === 0) return
+        if ((await execIn(engine, containerId, healthcheckCommand(readiness.test), 5_000)).exitCode === 0) return
         await new Promise((r) => setTimeout(r, 50))
       }
     }
@@ -167,26 +168,15 @@ interface Row {
 /** Counts exec_start events per container while a cold run goes, from the engine's event stream. */
 async function countExecs(conn: EngineConnection, project: string): Promise<{stop: () => Promise<Map<string, number>>}> {
   const counts = new Map<string, number>()
-  const stream = (await conn.docker.getEvents({filters: {type: ['container'], label: [`${Label.project}=${project}`]}})) as unknown as NodeJS.ReadableStream & {destroy: () => void}
-  let buffered = ''
+  const stream = await conn.engine.events.follow({type: ['container'], label: [`${Label.project}=${project}`]})
   let endedAt: number | undefined
-  stream.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8')
-    let eol: number
-    while ((eol = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, eol)
-      buffered = buffered.slice(eol + 1)
-      try {
-        const e = JSON.parse(line) as {Action?: string; timeNano?: number; Actor?: {ID?: string; Attributes?: Record<string, string>}}
-        // Only until the tool said ready: the engine's checks go on afterwards for either tool.
-        if (!e.Action?.startsWith('exec_start') || (endedAt !== undefined && (e.timeNano ?? 0) / 1e6 > endedAt)) continue
-        const service = e.Actor?.Attributes?.[Label.service] ?? '?'
-        counts.set(service, (counts.get(service) ?? 0) + 1)
-      } catch {
-        // a partial line: the rest comes with the next chunk
-      }
-    }
+  const lines = jsonLines<{Action?: string; timeNano?: number; Actor?: {ID?: string; Attributes?: Record<string, string>}}>((e) => {
+    // Only until the tool said ready: the engine's checks go on afterwards for either tool.
+    if (!e.Action?.startsWith('exec_start') || (endedAt !== undefined && (e.timeNano ?? 0) / 1e6 > endedAt)) return
+    const service = e.Actor?.Attributes?.[Label.service] ?? '?'
+    counts.set(service, (counts.get(service) ?? 0) + 1)
   })
+  stream.on('data', (chunk: Buffer) => lines.push(chunk))
   return {
     // The run was synchronous (spawnSync): its events wait in the socket until the loop turns.
     stop: async () => {
@@ -200,11 +190,11 @@ async function countExecs(conn: EngineConnection, project: string): Promise<{sto
 
 /** CPU seconds each container of the project has used so far, by service (cgroup usage via the stats API). */
 async function containerCpu(conn: EngineConnection, project: string): Promise<Map<string, number>> {
-  const list = await conn.docker.listContainers({all: false, filters: {label: [`${Label.project}=${project}`]}})
+  const list = await conn.engine.containers.list({all: false, filters: {label: [`${Label.project}=${project}`]}})
   const cpu = new Map<string, number>()
   await Promise.all(
     list.map(async (c) => {
-      const stats = (await conn.docker.getContainer(c.Id).stats({stream: false, 'one-shot': true} as {stream: false})) as {cpu_stats?: {cpu_usage?: {total_usage?: number}}}
+      const stats = await conn.engine.containers.stats(c.Id)
       cpu.set(c.Labels[Label.service] ?? c.Id, (stats.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9)
     }),
   )
@@ -214,14 +204,13 @@ async function containerCpu(conn: EngineConnection, project: string): Promise<Ma
 /** The CPU one run of each service's healthcheck costs inside its container: 5 runs on the settled stack, averaged. */
 async function checkCost(conn: EngineConnection, project: string, loaded: LoadedProject): Promise<Map<string, number>> {
   const cost = new Map<string, number>()
-  const list = await conn.docker.listContainers({filters: {label: [`${Label.project}=${project}`]}})
+  const list = await conn.engine.containers.list({filters: {label: [`${Label.project}=${project}`]}})
   for (const c of list) {
     const service = loaded.project.services[c.Labels[Label.service] ?? '']
     const test = service?.healthcheck?.test
     if (!service || !test || service.healthcheck?.disable) continue
-    const container = conn.docker.getContainer(c.Id)
     const before = (await containerCpu(conn, project)).get(service.name) ?? 0
-    for (let i = 0; i < 5; i++) await execIn(container, healthcheckCommand(test), 5_000)
+    for (let i = 0; i < 5; i++) await execIn(conn.engine, c.Id, healthcheckCommand(test), 5_000)
     const after = (await containerCpu(conn, project)).get(service.name) ?? 0
     cost.set(service.name, Math.max(0, after - before) / 5)
   }

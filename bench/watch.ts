@@ -171,7 +171,7 @@ function composeImageOverride(stack: Stack, dir: string): string {
 }
 
 async function adminContainer(conn: EngineConnection, project: string): Promise<{id: string; image: string} | undefined> {
-  const list = await conn.docker.listContainers({filters: {label: [`${Label.project}=${project}`, `${Label.service}=${SERVICE}`], status: ['running']}})
+  const list = await conn.engine.containers.list({filters: {label: [`${Label.project}=${project}`, `${Label.service}=${SERVICE}`], status: ['running']}})
   const first = list[0]
   return first ? {id: first.Id, image: first.ImageID} : undefined
 }
@@ -180,7 +180,7 @@ async function adminContainer(conn: EngineConnection, project: string): Promise<
 async function sourcePath(conn: EngineConnection, project: string): Promise<'bind' | 'copy'> {
   const current = await adminContainer(conn, project)
   if (!current) throw new Error(`${project}: ${SERVICE} is not running`)
-  const info = await conn.docker.getContainer(current.id).inspect()
+  const info = await conn.engine.containers.inspect(current.id)
   return info.Mounts.some((m) => m.Destination === '/app/app' && m.Type === 'bind') ? 'bind' : 'copy'
 }
 
@@ -194,7 +194,7 @@ const SYNC_LINE: Record<Who, RegExp | undefined> = {tta: /admin-api: sync done i
 async function reloadTimes(conn: EngineConnection, project: string, wall0: number): Promise<{reloadDetectedMs?: number; reloadServingMs?: number}> {
   const current = await adminContainer(conn, project)
   if (!current) return {}
-  const raw = (await conn.docker.getContainer(current.id).logs({stdout: true, stderr: true, timestamps: true, since: Math.floor(wall0 / 1000) - 1, follow: false})) as Buffer
+  const raw = await conn.engine.containers.logs(current.id, {timestamps: true, since: Math.floor(wall0 / 1000) - 1})
   const {stdout, stderr} = demux(raw)
   const lines = `${stdout}\n${stderr}`
     .split('\n')

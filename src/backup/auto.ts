@@ -47,7 +47,7 @@ export type AutoSnapshotResult = {taken: true; id: string; dir: string; services
  * failed or partial snapshot throws: the caller must not go on to delete the data.
  */
 export async function takeAutoSnapshot(request: AutoSnapshotRequest): Promise<AutoSnapshotResult> {
-  const targets = await discoverTargets(request.conn.docker, request.project)
+  const targets = await discoverTargets(request.conn.engine, request.project)
   const wanted = [...targets.values()].filter((t) => t.strategy !== null && (t.state === 'running' || t.volumes.length > 0) && (!request.services || request.services.includes(t.service)))
   if (wanted.length === 0) return {taken: false, why: `no datastore with data in project ${request.project}`}
   const {manifest, dir} = await backup({
@@ -111,11 +111,11 @@ export async function snapshotBeforeMajorChange(
   }
   // The listing names each container's image: only a datastore whose image changes is inspected
   // (a warm run of a hundred services must not inspect a hundred containers for this).
-  const observed = await observeContainers(conn.docker, project.name)
+  const observed = await observeContainers(conn.engine, project.name)
   const first = new Map<string, string>()
   for (const c of observed) if (!first.has(c.service) && changes(c.service, c.image)) first.set(c.service, c.id)
   if (first.size === 0) return undefined
-  const targets = await Promise.all([...first.values()].map((id) => inspectTarget(conn.docker, project.name, id)))
+  const targets = await Promise.all([...first.values()].map((id) => inspectTarget(conn.engine, project.name, id)))
   const changing = targets.filter((t) => changes(t.service, t.image))
   if (changing.length === 0) return undefined
   const result = await takeAutoSnapshot({

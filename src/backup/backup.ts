@@ -75,7 +75,7 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
   const {conn, project, emit} = request
   const services = request.services ?? []
   const now = request.now ?? (() => new Date())
-  const [, targets] = await Promise.all([sweepOneOffs(conn.docker, project), request.discover ? request.discover() : discoverTargets(conn.docker, project)])
+  const [, targets] = await Promise.all([sweepOneOffs(conn.engine, project), request.discover ? request.discover() : discoverTargets(conn.engine, project)])
   const unknown = services.filter((s) => !targets.has(s))
   if (unknown.length > 0) {
     throw new TtaError(
@@ -110,7 +110,7 @@ export async function backup(request: BackupRequest): Promise<BackupResult> {
       let lastEmit = 0
       emit({type: 'service', service, phase: 'start', strategy})
       const ctx: BackupContext = {
-        docker: conn.docker,
+        engine: conn.engine,
         project,
         target,
         signal: request.signal,

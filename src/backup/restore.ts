@@ -36,7 +36,7 @@ export async function planRestore(conn: EngineConnection, project: string, backu
     throw new TtaError(`backup ${backup.id} has no ${unknown.join(', ')}`, ExitCode.badInput, `it holds: ${available.join(', ')}`)
   }
   const names = services.length > 0 ? [...new Set(services)].sort() : available
-  const targets = await discoverTargets(conn.docker, project)
+  const targets = await discoverTargets(conn.engine, project)
   const missing = names.filter((s) => !targets.has(s))
   if (missing.length > 0) {
     throw new TtaError(
@@ -91,7 +91,7 @@ export interface RestoreOptions {
 export async function restore(plan: RestorePlan, options: RestoreOptions): Promise<RestoreOutcome> {
   const {conn, emit, signal} = options
   const outcome: RestoreOutcome = {services: [], restartProblems: []}
-  await sweepOneOffs(conn.docker, options.project)
+  await sweepOneOffs(conn.engine, options.project)
   if (options.safetyBackup) {
     emit({type: 'note', message: `safety backup of ${plan.items.map((i) => i.service).join(', ')} (the current state) first`})
     try {
@@ -121,14 +121,14 @@ export async function restore(plan: RestorePlan, options: RestoreOptions): Promi
   const dependents = [...plan.dependents].sort((a, b) => order.indexOf(b.service) - order.indexOf(a.service))
   for (const dep of dependents) {
     emit({type: 'note', service: dep.service, message: `stopping ${dep.service} (depends on what is restored)`})
-    await stopContainer(conn.docker, dep.id)
+    await stopContainer(conn.engine, dep.id)
   }
   try {
     for (const item of [...plan.items].sort((a, b) => order.indexOf(a.service) - order.indexOf(b.service))) {
       const t0 = Date.now()
       emit({type: 'service', service: item.service, phase: 'start', strategy: item.entry.strategy})
       const ctx: RestoreContext = {
-        docker: conn.docker,
+        engine: conn.engine,
         project: options.project,
         target: item.target,
         signal,
@@ -140,7 +140,7 @@ export async function restore(plan: RestorePlan, options: RestoreOptions): Promi
         // Dump-based strategies restore through the server: it must be up.
         if (item.entry.strategy === 'postgres' && item.target.state !== 'running') {
           ctx.note(`starting ${item.service}`)
-          await startAndWait(conn.docker, item.target, options.readyTimeoutMs, signal)
+          await startAndWait(conn.engine, item.target, options.readyTimeoutMs, signal)
         }
         const strategy = STRATEGY[item.entry.strategy]
         await strategy.restore(ctx, item.entry)
@@ -159,7 +159,7 @@ export async function restore(plan: RestorePlan, options: RestoreOptions): Promi
     for (const dep of [...dependents].reverse()) {
       emit({type: 'note', service: dep.service, message: `starting ${dep.service} again`})
       // Not bound to the signal: an interrupted restore still puts the dependents back.
-      await startAndWait(conn.docker, dep, options.readyTimeoutMs).catch((error: Error) => {
+      await startAndWait(conn.engine, dep, options.readyTimeoutMs).catch((error: Error) => {
         outcome.restartProblems.push(`${dep.service}: ${error.message}`)
       })
     }

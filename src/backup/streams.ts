@@ -2,8 +2,8 @@ import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {Transform, Writable, type Duplex, type Readable, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import type Dockerode from 'dockerode'
 
+import type {ContainerCreate, EnginePort, MountSettings} from '../docker/port.js'
 import {Label, projectFilter} from '../engine/labels.js'
 
 /**
@@ -238,17 +238,15 @@ export interface ExecOptions extends StreamIo {
 const WATCHDOG = 'exec 3<&0; "$@" & pid=$!; (cat <&3; kill $pid) >/dev/null 2>&1 & wait $pid'
 
 /** Runs a command in a running container, streaming its stdin/stdout; bounded only by the command itself. */
-export async function execStream(container: Dockerode.Container, cmd: string[], options: ExecOptions = {}): Promise<StreamResult> {
+export async function execStream(engine: Pick<EnginePort, 'exec'>, containerId: string, cmd: string[], options: ExecOptions = {}): Promise<StreamResult> {
   const watchdog = Boolean(options.stopWithClient) && !options.stdin
-  const exec = await container.exec({
+  const execId = await engine.exec.create(containerId, {
     Cmd: watchdog ? ['sh', '-c', WATCHDOG, 'sh', ...cmd] : cmd,
     AttachStdin: Boolean(options.stdin) || watchdog,
-    AttachStdout: true,
-    AttachStderr: true,
     Env: options.env,
     User: options.user,
   })
-  const socket = (await exec.start({hijack: true, stdin: Boolean(options.stdin) || watchdog})) as Duplex
+  const socket = await engine.exec.start(execId, {stdin: Boolean(options.stdin) || watchdog})
   let output: {stdout: string; stderr: string}
   try {
     output = await pump(socket, options)
@@ -259,7 +257,7 @@ export async function execStream(container: Dockerode.Container, cmd: string[], 
   const {stdout, stderr} = output
   // The stream can end a moment before the engine records the exit code.
   for (let i = 0; i < 250; i++) {
-    const info = await exec.inspect()
+    const info = await engine.exec.inspect(execId)
     if (!info.Running) return {exitCode: info.ExitCode ?? null, stdout, stderr}
     await new Promise((r) => setTimeout(r, 20))
   }
@@ -282,12 +280,12 @@ export interface OneOffSpec {
   user?: string
   /** Mount the same volumes as this container, at the same paths. */
   volumesFrom?: string
-  mounts?: Dockerode.MountSettings[]
+  mounts?: MountSettings[]
   /** Remove anonymous volumes with the container (throwaway servers). */
   removeVolumes?: boolean
 }
 
-function oneOffOptions(spec: OneOffSpec, attachStdin: boolean): Dockerode.ContainerCreateOptions {
+function oneOffOptions(spec: OneOffSpec, attachStdin: boolean): ContainerCreate {
   const suffix = Math.random().toString(16).slice(2, 8)
   return {
     name: `${spec.project}-${spec.service}-${spec.purpose}-${suffix}`,
@@ -318,37 +316,37 @@ function oneOffOptions(spec: OneOffSpec, attachStdin: boolean): Dockerode.Contai
  * Runs a one-off container to completion with streamed stdin/stdout (attached before it starts,
  * so no byte is lost), then removes it.
  */
-export async function runOneOff(docker: Dockerode, spec: OneOffSpec, io: StreamIo = {}): Promise<StreamResult> {
-  const container = await docker.createContainer(oneOffOptions(spec, Boolean(io.stdin)))
+export async function runOneOff(engine: Pick<EnginePort, 'containers'>, spec: OneOffSpec, io: StreamIo = {}): Promise<StreamResult> {
+  const containerId = await engine.containers.create(oneOffOptions(spec, Boolean(io.stdin)))
   try {
-    const socket = (await container.attach({stream: true, stdin: Boolean(io.stdin), stdout: true, stderr: true, hijack: true})) as Duplex
-    await container.start()
+    const socket = await engine.containers.attach(containerId, {stdin: Boolean(io.stdin)})
+    await engine.containers.start(containerId)
     const {stdout, stderr} = await pump(socket, io)
-    const result = (await container.wait()) as {StatusCode?: number}
-    return {exitCode: result.StatusCode ?? null, stdout, stderr}
+    const exitCode = await engine.containers.wait(containerId)
+    return {exitCode, stdout, stderr}
   } finally {
-    await container.remove({force: true, v: spec.removeVolumes ?? false}).catch(() => undefined)
+    await engine.containers.remove(containerId, {force: true, volumes: spec.removeVolumes ?? false}).catch(() => undefined)
   }
 }
 
-/** Starts a long-running one-off (a throwaway server for `--verify`); the caller removes it. */
-export async function startThrowaway(docker: Dockerode, spec: OneOffSpec): Promise<Dockerode.Container> {
-  const container = await docker.createContainer(oneOffOptions(spec, false))
+/** Starts a long-running one-off (a throwaway server for `--verify`); its container id. The caller removes it. */
+export async function startThrowaway(engine: Pick<EnginePort, 'containers'>, spec: OneOffSpec): Promise<string> {
+  const containerId = await engine.containers.create(oneOffOptions(spec, false))
   try {
-    await container.start()
+    await engine.containers.start(containerId)
   } catch (error) {
-    await container.remove({force: true, v: true}).catch(() => undefined)
+    await engine.containers.remove(containerId, {force: true, volumes: true}).catch(() => undefined)
     throw error
   }
-  return container
+  return containerId
 }
 
 /** Removes one-offs an earlier, killed tta left behind (exited or never started); running ones may be another tta's. */
-export async function sweepOneOffs(docker: Dockerode, project: string): Promise<number> {
-  const list = await docker.listContainers({all: true, filters: projectFilter(project, [ONEOFF_PURPOSE_LABEL])})
+export async function sweepOneOffs(engine: Pick<EnginePort, 'containers'>, project: string): Promise<number> {
+  const list = await engine.containers.list({all: true, filters: projectFilter(project, [ONEOFF_PURPOSE_LABEL])})
   const stale = list.filter((c) => c.State === 'exited' || c.State === 'created' || c.State === 'dead')
   // Only throwaway servers own their (anonymous) volumes; the others borrow a service's.
-  await Promise.all(stale.map((c) => docker.getContainer(c.Id).remove({force: true, v: c.Labels[ONEOFF_PURPOSE_LABEL] === 'verify'}).catch(() => undefined)))
+  await Promise.all(stale.map((c) => engine.containers.remove(c.Id, {force: true, volumes: c.Labels[ONEOFF_PURPOSE_LABEL] === 'verify'}).catch(() => undefined)))
   return stale.length
 }
 

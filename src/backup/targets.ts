@@ -1,6 +1,5 @@
-import type Dockerode from 'dockerode'
-
 import type {Service} from '../compose/model.js'
+import type {EnginePort} from '../docker/port.js'
 import {observeContainers} from '../engine/observe.js'
 import {readinessFor, waitReady} from '../engine/readiness.js'
 import {imageBase} from '../probes/derive.js'
@@ -53,8 +52,8 @@ export function envMap(env: string[] | undefined | null): Record<string, string>
   return result
 }
 
-export async function inspectTarget(docker: Dockerode, project: string, id: string): Promise<Target> {
-  const info = await docker.getContainer(id).inspect()
+export async function inspectTarget(engine: Pick<EnginePort, 'containers'>, project: string, id: string): Promise<Target> {
+  const info = await engine.containers.inspect(id)
   const labels = (info.Config.Labels ?? {}) as Record<string, string>
   const volumes = (info.Mounts ?? [])
     .filter((m) => m.Type === 'volume' && m.Name && !ANONYMOUS_VOLUME.test(m.Name))
@@ -77,37 +76,33 @@ export async function inspectTarget(docker: Dockerode, project: string, id: stri
 }
 
 /** One target per service (its first container), by service name. */
-export async function discoverTargets(docker: Dockerode, project: string): Promise<Map<string, Target>> {
-  const observed = await observeContainers(docker, project)
+export async function discoverTargets(engine: Pick<EnginePort, 'containers'>, project: string): Promise<Map<string, Target>> {
+  const observed = await observeContainers(engine, project)
   const first = new Map<string, string>()
   for (const c of observed) if (!first.has(c.service)) first.set(c.service, c.id)
-  const targets = await Promise.all([...first.values()].map((id) => inspectTarget(docker, project, id)))
+  const targets = await Promise.all([...first.values()].map((id) => inspectTarget(engine, project, id)))
   return new Map(targets.map((t) => [t.service, t]))
 }
 
 /** Stops a container; already stopped is fine. */
-export async function stopContainer(docker: Dockerode, id: string): Promise<void> {
-  await docker
-    .getContainer(id)
-    .stop()
-    .catch((error: {statusCode?: number}) => {
-      if (error.statusCode !== 304) throw error
-    })
+export async function stopContainer(engine: Pick<EnginePort, 'containers'>, containerId: string): Promise<void> {
+  await engine.containers.stop(containerId).catch((error: {statusCode?: number}) => {
+    if (error.statusCode !== 304) throw error
+  })
 }
 
 /** Starts a container and waits until it is ready (its healthcheck passes, else it runs), bounded. */
-export async function startAndWait(docker: Dockerode, target: Pick<Target, 'id' | 'service'>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const container = docker.getContainer(target.id)
-  await container.start().catch((error: {statusCode?: number}) => {
+export async function startAndWait(engine: Pick<EnginePort, 'containers' | 'exec'>, target: Pick<Target, 'id' | 'service'>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  await engine.containers.start(target.id).catch((error: {statusCode?: number}) => {
     if (error.statusCode !== 304) throw error
   })
-  await waitContainerReady(container, target.service, timeoutMs, signal)
+  await waitContainerReady(engine, target.id, target.service, timeoutMs, signal)
 }
 
-export async function waitContainerReady(container: Dockerode.Container, service: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const info = await container.inspect()
+export async function waitContainerReady(engine: Pick<EnginePort, 'containers' | 'exec'>, containerId: string, service: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const info = await engine.containers.inspect(containerId)
   // The compose healthcheck is part of the container's config: probe that, as `tta dev` does.
   const minimal: Service = {name: service, command: null, entrypoint: null}
   const readiness = readinessFor(minimal, info.Config.Healthcheck as {Test?: string[]; Timeout?: number} | undefined)
-  await waitReady(container, minimal, readiness, {deadline: Date.now() + timeoutMs, signal})
+  await waitReady(engine, containerId, minimal, readiness, {deadline: Date.now() + timeoutMs, signal})
 }

@@ -83,13 +83,13 @@ export async function verifyBackup(options: {conn: EngineConnection; store: Back
   const checksums = await checkFiles(backup, services, emit, options.signal)
   const result: VerifyResult = {ok: checksums.length === 0, checksums, services: []}
   if (checksums.length === 0) {
-    await sweepOneOffs(options.conn.docker, backup.manifest.project)
+    await sweepOneOffs(options.conn.engine, backup.manifest.project)
     for (const service of services) {
       const entry = backup.manifest.services[service] as ServiceBackup
       const t0 = Date.now()
       emit({type: 'service', service, phase: 'start', strategy: entry.strategy, detail: 'loading into a throwaway container'})
       const ctx: RestoreContext = {
-        docker: options.conn.docker,
+        engine: options.conn.engine,
         project: backup.manifest.project,
         target: detachedTarget(service, entry),
         signal: options.signal,
@@ -98,12 +98,9 @@ export async function verifyBackup(options: {conn: EngineConnection; store: Back
         readyTimeoutMs: options.readyTimeoutMs,
       }
       try {
-        await options.conn.docker
-          .getImage(entry.image)
-          .inspect()
-          .catch(() => {
-            throw new Error(`image ${entry.image} is not here (tta dev pulls or builds it)`)
-          })
+        await options.conn.engine.images.inspect(entry.image).catch(() => {
+          throw new Error(`image ${entry.image} is not here (tta dev pulls or builds it)`)
+        })
         const detail = await STRATEGY[entry.strategy].verify(ctx, entry)
         result.services.push({service, ok: true, detail})
         emit({type: 'service', service, phase: 'done', strategy: entry.strategy, detail, elapsedMs: Date.now() - t0})

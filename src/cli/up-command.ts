@@ -66,7 +66,7 @@ export abstract class UpCommand extends TtaCommand {
     options: {watch?: boolean} = {},
   ): Promise<UpSession> {
     refuseInvalidServiceNames(services)
-    // Connecting (loading dockerode, asking the engine its version) overlaps with loading the
+    // Connecting (asking the engine its version) overlaps with loading the
     // compose files; a bad file still wins, since its error is thrown first.
     const connecting = connectEngine()
     connecting.catch(() => undefined)
@@ -97,7 +97,7 @@ export abstract class UpCommand extends TtaCommand {
       loaded = read({})
     }
     const conn = await connecting
-    const host = await detectHostContext(conn.docker, workspace.root)
+    const host = await detectHostContext(conn.engine, workspace.root)
     const translate = (result: LoadedProject): LoadedProject => {
       result.project = translateBindSources(result.project, host, [workspace.root, bundledComposeDir, ...result.configFiles.map((file) => dirname(file))])
       return result
@@ -178,7 +178,7 @@ export abstract class UpCommand extends TtaCommand {
   /** `--from`: restores the seed backup into the datastores this run has (safety snapshot first); returns what it did, in words. */
   private async seed(source: SeedBackup, options: {conn: EngineConnection; workspace: Workspace; project: string; snapshot: boolean; timeoutMs: number}): Promise<string> {
     const store = this.backupStore(options.workspace)
-    const targets = await discoverTargets(options.conn.docker, options.project)
+    const targets = await discoverTargets(options.conn.engine, options.project)
     const services = Object.keys(source.manifest.services).filter((service) => targets.has(service))
     if (services.length === 0) {
       throw new TtaError(`--from: backup ${source.id} holds ${Object.keys(source.manifest.services).join(', ')}, none of which runs in project ${options.project}`, ExitCode.badInput, 'start those services too, or seed from another backup')

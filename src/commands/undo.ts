@@ -48,7 +48,7 @@ export default class Undo extends UpCommand {
       return
     }
     let conn = await connectEngine()
-    const existing = await discoverTargets(conn.docker, project)
+    const existing = await discoverTargets(conn.engine, project)
     const missing = services.filter((s) => !existing.has(s))
     if (missing.length > 0) {
       process.stderr.write(chalk.dim(`creating ${missing.join(', ')} first (their containers are gone)\n`))

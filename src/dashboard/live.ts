@@ -5,6 +5,7 @@ import {listBackups} from '../backup/list.js'
 import type {BackupSettings} from '../backup/settings.js'
 import {BackupStore} from '../backup/store.js'
 import type {EngineApi} from '../docker/api.js'
+import {jsonLines} from '../docker/json-lines.js'
 import {Label} from '../engine/labels.js'
 import {followLogs} from '../logs/follow.js'
 import {listLogSources, readHistory, type LogSource} from '../logs/read.js'
@@ -306,24 +307,11 @@ export class LiveEnvironment {
           query: {filters: {type: ['container'], label: [`${Label.project}=${this.project}`]}},
           signal,
         })
-        let buffered = ''
-        for await (const chunk of events) {
-          buffered += (chunk as Buffer).toString('utf8')
-          let nl = buffered.indexOf('\n')
-          while (nl >= 0) {
-            const line = buffered.slice(0, nl).trim()
-            buffered = buffered.slice(nl + 1)
-            nl = buffered.indexOf('\n')
-            if (!line) continue
-            try {
-              const event = JSON.parse(line) as EngineEventLine
-              // exec_* events are the healthchecks and probes themselves: no news.
-              if (event.Type === 'container' && !event.Action?.startsWith('exec_')) this.schedule(20)
-            } catch {
-              // not an event: ignore
-            }
-          }
-        }
+        const lines = jsonLines<EngineEventLine>((event) => {
+          // exec_* events are the healthchecks and probes themselves: no news.
+          if (event.Type === 'container' && !event.Action?.startsWith('exec_')) this.schedule(20)
+        })
+        for await (const chunk of events) lines.push(chunk as Buffer)
       } catch {
         // The engine closed the stream or went away: try again below.
       }

@@ -30,12 +30,12 @@ export interface BackupBeforeDeploy {
  */
 export async function backupBeforeDeploy(request: BackupBeforeDeploy): Promise<string> {
   const project = request.loaded.project.name
-  const {docker} = request.conn
+  const {engine} = request.conn
   const swarm = request.target.type === 'swarm'
-  const deployed = swarm ? (await observeStack(docker, project)).size : (await observeContainers(docker, project)).length
+  const deployed = swarm ? (await observeStack(engine, project)).size : (await observeContainers(engine, project)).length
   if (deployed === 0) return 'nothing deployed yet: nothing to back up'
   // A swarm's datastores are its tasks' containers (on this node); see swarm-backup.ts.
-  const discover = swarm ? () => discoverSwarmTargets(docker, project) : undefined
+  const discover = swarm ? () => discoverSwarmTargets(engine, project) : undefined
   if (discover && (await discover()).size === 0) return 'no datastore task runs: nothing to back up'
   const store = new BackupStore(backupSettings(request.workspace, {}).dir, {workspaceRoot: request.workspace.root})
   const result = await backup({

@@ -1,7 +1,6 @@
-import type Dockerode from 'dockerode'
-
 import type {LoadedProject, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
+import type {ContainerCreate, ContainerDetails, EndpointSettings, EnginePort, HealthConfig, NetworkInfo} from '../docker/port.js'
 import {logTail} from '../engine/container-io.js'
 import {dependencyLevels} from '../engine/graph.js'
 import {Label} from '../engine/labels.js'
@@ -13,22 +12,22 @@ import {isRecord, TARGET_HISTORY_LIMIT, type DeployRecord} from './history.js'
 import {DeployLabel} from './swarm-spec.js'
 
 /** The containers of a project as they were before a rollout: enough to recreate each exactly. */
-export type ComposeSnapshot = Map<string, Dockerode.ContainerInspectInfo>
+export type ComposeSnapshot = Map<string, ContainerDetails>
 
-export async function snapshotProject(docker: Dockerode, project: string): Promise<ComposeSnapshot> {
+export async function snapshotProject(engine: Pick<EnginePort, 'containers'>, project: string): Promise<ComposeSnapshot> {
   const snapshot: ComposeSnapshot = new Map()
-  for (const container of await observeContainers(docker, project)) {
+  for (const container of await observeContainers(engine, project)) {
     if (snapshot.has(container.service)) continue
-    snapshot.set(container.service, await docker.getContainer(container.id).inspect())
+    snapshot.set(container.service, await engine.containers.inspect(container.id))
   }
   return snapshot
 }
 
 /** create-container options that rebuild a container from its own inspect output. Pure. */
-export function recreateOptions(info: Dockerode.ContainerInspectInfo): Dockerode.ContainerCreateOptions {
+export function recreateOptions(info: ContainerDetails): ContainerCreate {
   const networks = Object.entries(info.NetworkSettings.Networks ?? {})
   const shortId = info.Id.slice(0, 12)
-  const endpoint = (settings: Dockerode.NetworkInfo): Dockerode.EndpointSettings => ({
+  const endpoint = (settings: NetworkInfo): EndpointSettings => ({
     // The engine adds the container's short id as an alias; the new container gets its own.
     Aliases: (settings.Aliases ?? []).filter((alias: string) => !info.Id.startsWith(alias)),
     IPAMConfig: settings.IPAMConfig ?? undefined,
@@ -51,7 +50,7 @@ export function recreateOptions(info: Dockerode.ContainerInspectInfo): Dockerode
     OpenStdin: config.OpenStdin,
     StopSignal: (config as {StopSignal?: string}).StopSignal,
     StopTimeout: (config as {StopTimeout?: number}).StopTimeout,
-    Healthcheck: (config as {Healthcheck?: Dockerode.HealthConfig}).Healthcheck,
+    Healthcheck: (config as {Healthcheck?: HealthConfig}).Healthcheck,
     HostConfig: info.HostConfig,
     NetworkingConfig: first ? {EndpointsConfig: {[first[0]]: endpoint(first[1])}} : undefined,
   }
@@ -69,10 +68,10 @@ export interface RestoreResult {
  * sees it unchanged), services that are new are removed; each restored one must get ready again.
  */
 export async function restoreSnapshot(conn: EngineConnection, loaded: LoadedProject, snapshot: ComposeSnapshot, options: {deadline: number; emit: DeployEmit}): Promise<RestoreResult> {
-  const {docker} = conn
+  const {engine} = conn
   const project = loaded.project.name
   const result: RestoreResult = {restored: [], removed: [], problems: []}
-  const now = await observeContainers(docker, project)
+  const now = await observeContainers(engine, project)
   const services = [...new Set([...snapshot.keys(), ...now.map((c) => c.service)])]
   const known = services.filter((s) => loaded.project.services[s])
   const levels = [...dependencyLevels(loaded.project, known), services.filter((s) => !loaded.project.services[s])]
@@ -84,26 +83,26 @@ export async function restoreSnapshot(conn: EngineConnection, loaded: LoadedProj
         if (before && mine.length === 1 && mine[0]?.id === before.Id) return
         try {
           // Without the previous image the old container cannot come back: keep the new one rather than lose both.
-          if (before && !(await imageExists(docker, before.Config.Image))) {
+          if (before && !(await imageExists(engine, before.Config.Image))) {
             result.problems.push(`${service}: the previous image ${before.Config.Image} is gone from the engine; the new container was left in place`)
             return
           }
-          for (const container of mine) await docker.getContainer(container.id).remove({force: true})
+          for (const container of mine) await engine.containers.remove(container.id, {force: true})
           if (!before) {
             result.removed.push(service)
             options.emit({type: 'service', service, phase: 'removed', detail: 'new in this version'})
             return
           }
           options.emit({type: 'service', service, phase: 'restoring', detail: before.Config.Image})
-          const container = await docker.createContainer(recreateOptions(before))
+          const id = await engine.containers.create(recreateOptions(before))
           for (const [network, settings] of Object.entries(before.NetworkSettings.Networks ?? {}).slice(1)) {
-            await docker.getNetwork(network).connect({Container: container.id, EndpointConfig: {Aliases: (settings.Aliases ?? []).filter((a: string) => !before.Id.startsWith(a))}})
+            await engine.networks.connect(network, id, {Aliases: (settings.Aliases ?? []).filter((a: string) => !before.Id.startsWith(a))})
           }
-          await container.start()
+          await engine.containers.start(id)
           if (before.State.Running) {
             const service_: Service = {name: service, command: null, entrypoint: null}
             const healthcheck = (before.Config as {Healthcheck?: {Test?: string[]; Timeout?: number}}).Healthcheck
-            await waitReady(container, service_, readinessFor(service_, healthcheck, reachFor(conn.endpoint.host, process.env)), {deadline: options.deadline})
+            await waitReady(engine, id, service_, readinessFor(service_, healthcheck, reachFor(conn.endpoint.host, process.env)), {deadline: options.deadline})
           }
           result.restored.push(service)
           options.emit({type: 'service', service, phase: 'restored'})
@@ -118,20 +117,19 @@ export async function restoreSnapshot(conn: EngineConnection, loaded: LoadedProj
 
 /** Every service of the project runs, and passes its healthcheck, right now. */
 /** `engineHost` decides where ports are probed (probes/reach.ts): a remote target's own address, never ours. */
-export async function verifyCompose(docker: Dockerode, loaded: LoadedProject, deadline: number, engineHost: string): Promise<Array<{service: string; reason: string; logs: string[]}>> {
+export async function verifyCompose(engine: Pick<EnginePort, 'containers' | 'exec'>, loaded: LoadedProject, deadline: number, engineHost: string): Promise<Array<{service: string; reason: string; logs: string[]}>> {
   const reach = reachFor(engineHost, process.env)
-  const containers = await observeContainers(docker, loaded.project.name)
+  const containers = await observeContainers(engine, loaded.project.name)
   const failures: Array<{service: string; reason: string; logs: string[]}> = []
   await Promise.all(
     Object.values(loaded.project.services).map(async (service) => {
       const current = containers.find((c) => c.service === service.name)
       if (!current) return failures.push({service: service.name, reason: 'no container', logs: []})
-      const container = docker.getContainer(current.id)
       try {
-        const info = await container.inspect()
-        await waitReady(container, service, readinessFor(service, (info.Config as {Healthcheck?: {Test?: string[]}}).Healthcheck, reach), {deadline})
+        const info = await engine.containers.inspect(current.id)
+        await waitReady(engine, current.id, service, readinessFor(service, (info.Config as {Healthcheck?: {Test?: string[]}}).Healthcheck, reach), {deadline})
       } catch (error) {
-        failures.push({service: service.name, reason: (error as {reason?: string}).reason ?? (error as Error).message, logs: await logTail(container, 20)})
+        failures.push({service: service.name, reason: (error as {reason?: string}).reason ?? (error as Error).message, logs: await logTail(engine, current.id, 20)})
       }
       return undefined
     }),
@@ -142,9 +140,9 @@ export async function verifyCompose(docker: Dockerode, loaded: LoadedProject, de
 export const recordContainerName = (project: string): string => `${project}-tta-deploy-record`
 
 /** The history kept on a compose target: labels of a container that is created, never started. */
-export async function readComposeRecords(docker: Dockerode, project: string): Promise<DeployRecord[]> {
+export async function readComposeRecords(engine: Pick<EnginePort, 'containers'>, project: string): Promise<DeployRecord[]> {
   try {
-    const info = await docker.getContainer(recordContainerName(project)).inspect()
+    const info = await engine.containers.inspect(recordContainerName(project))
     const parsed: unknown = JSON.parse(info.Config.Labels?.[DeployLabel.history] ?? '[]')
     return Array.isArray(parsed) ? parsed.filter(isRecord) : []
   } catch {
@@ -157,11 +155,11 @@ export async function readComposeRecords(docker: Dockerode, project: string): Pr
  * `tta clean` and `docker compose down` remove it with the project) as a one-off, which
  * `tta status` and `docker compose ps` leave out.
  */
-export async function writeComposeRecords(docker: Dockerode, project: string, image: string, records: DeployRecord[]): Promise<void> {
+export async function writeComposeRecords(engine: Pick<EnginePort, 'containers'>, project: string, image: string, records: DeployRecord[]): Promise<void> {
   const name = recordContainerName(project)
   const last = records[records.length - 1]
-  await docker.getContainer(name).remove({force: true}).catch(() => undefined)
-  await docker.createContainer({
+  await engine.containers.remove(name, {force: true}).catch(() => undefined)
+  await engine.containers.create({
     name,
     Image: image,
     Entrypoint: ['true'],
@@ -182,9 +180,9 @@ export async function writeComposeRecords(docker: Dockerode, project: string, im
   })
 }
 
-async function imageExists(docker: EngineConnection['docker'], ref: string): Promise<boolean> {
+async function imageExists(engine: Pick<EnginePort, 'images'>, ref: string): Promise<boolean> {
   try {
-    await docker.getImage(ref).inspect()
+    await engine.images.inspect(ref)
     return true
   } catch (error) {
     if ((error as {statusCode?: number}).statusCode === 404) return false

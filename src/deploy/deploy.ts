@@ -78,7 +78,7 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
             const t0 = Date.now()
             emit({type: 'image', service: service.name, image: service.image as string, phase: 'build', status: 'start'})
             try {
-              await buildImage((prepared.buildConn ?? prepared.conn).docker, {project: plan.project, service, signal, onOutput: (line) => emit({type: 'build-output', service: service.name, line})})
+              await buildImage((prepared.buildConn ?? prepared.conn).engine, {project: plan.project, service, signal, onOutput: (line) => emit({type: 'build-output', service: service.name, line})})
             } catch (error) {
               throw new TtaError(`${service.name}: could not build ${service.image}: ${(error as Error).message}`, ExitCode.failed, 'fix the build above; nothing was deployed')
             }
@@ -101,7 +101,7 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
             emit({type: 'image', service: service.name, image: ref, phase: 'push', status: 'start'})
             let digest: string | undefined
             try {
-              digest = await pushImage((prepared.buildConn ?? prepared.conn).docker, ref, prepared.auth as RegistryAuth, (p) => emit({type: 'push-progress', image: ref, current: p.current, total: p.total}), signal)
+              digest = await pushImage((prepared.buildConn ?? prepared.conn).engine, ref, prepared.auth as RegistryAuth, (p) => emit({type: 'push-progress', image: ref, current: p.current, total: p.total}), signal)
             } catch (error) {
               throw new TtaError(`${service.name}: could not push ${ref}: ${(error as Error).message}`, ExitCode.failed, `check that the engine may push to ${target.registry} (docker login; an HTTP registry must be in the engine's insecure-registries)`)
             }
@@ -159,7 +159,7 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
       const verifyFailures = await step(
         'verify',
         async () => {
-          const failures = target.type === 'swarm' ? await verifySwarm(prepared.conn.docker, plan.project, Object.keys(loaded.project.services)) : await verifyCompose(prepared.conn.docker, loaded, Math.max(deadline, Date.now() + 15_000), prepared.conn.endpoint.host)
+          const failures = target.type === 'swarm' ? await verifySwarm(prepared.conn.engine, plan.project, Object.keys(loaded.project.services)) : await verifyCompose(prepared.conn.engine, loaded, Math.max(deadline, Date.now() + 15_000), prepared.conn.endpoint.host)
           if (failures.length > 0) throw failed(failures)
           return failures
         },
@@ -200,7 +200,7 @@ export async function runDeploy(prepared: PreparedDeploy, emit: DeployEmit, sign
     const removed = await step(
       'cleanup',
       async () => {
-        const cleaned = await cleanupSwarm(prepared.conn.docker, plan.project, Object.keys(loaded.project.services), emit)
+        const cleaned = await cleanupSwarm(prepared.conn.engine, plan.project, Object.keys(loaded.project.services), emit)
         for (const problem of cleaned.problems) emit({type: 'note', message: `cleanup: ${problem}`})
         return cleaned
       },
@@ -242,11 +242,11 @@ async function writeRecord(prepared: PreparedDeploy, record: DeployRecord, emit:
     problems.push(`workspace history: ${(error as Error).message}`)
   }
   try {
-    const {docker} = prepared.conn
-    if (prepared.target.type === 'swarm') await writeSwarmRecord(docker, prepared.plan.project, record)
+    const {engine} = prepared.conn
+    if (prepared.target.type === 'swarm') await writeSwarmRecord(engine, prepared.plan.project, record)
     else {
       const image = Object.values(record.images).find(Boolean)
-      if (image) await writeComposeRecords(docker, prepared.plan.project, image, mergeHistory(await readComposeRecords(docker, prepared.plan.project), [record]))
+      if (image) await writeComposeRecords(engine, prepared.plan.project, image, mergeHistory(await readComposeRecords(engine, prepared.plan.project), [record]))
     }
   } catch (error) {
     problems.push(`target: ${(error as Error).message}`)
@@ -257,7 +257,7 @@ async function writeRecord(prepared: PreparedDeploy, record: DeployRecord, emit:
 
 async function rolloutCompose(prepared: PreparedDeploy, record: DeployRecord, deadline: number, emit: DeployEmit, signal?: AbortSignal) {
   const {conn, loaded} = prepared
-  const snapshot = await snapshotProject(conn.docker, loaded.project.name)
+  const snapshot = await snapshotProject(conn.engine, loaded.project.name)
   const undo = async (): Promise<string[]> => {
     const restored = await restoreSnapshot(conn, loaded, snapshot, {deadline: Date.now() + 120_000, emit})
     return restored.problems
@@ -279,7 +279,7 @@ async function rolloutSwarm(prepared: PreparedDeploy, images: Record<string, str
   const ctx = swarmContext(prepared, images)
   const {ensureStackObjects} = await import('./swarm.js')
   const services = stackServices(loaded.project)
-  ctx.fileIds = await ensureStackObjects(conn.docker, loaded.project, stack, ctx.files, services)
+  ctx.fileIds = await ensureStackObjects(conn.engine, loaded.project, stack, ctx.files, services)
   const specs: SwarmServiceSpec[] = services.map((name) => swarmServiceSpec(ctx, name))
   const options: ApplyOptions = {
     conn,
@@ -293,7 +293,7 @@ async function rolloutSwarm(prepared: PreparedDeploy, images: Record<string, str
     signal,
     emit,
   }
-  const existedBefore = (await observeStack(conn.docker, stack)).size > 0
+  const existedBefore = (await observeStack(conn.engine, stack)).size > 0
   const result = await applySwarm(options)
   record.changed = result.changed.sort()
   const failures: SwarmFailure[] = result.failures

@@ -94,7 +94,7 @@ export async function connectTarget(target: DeployTarget, environment: NodeJS.Pr
 /** Target records are a copy; when the target cannot say, the workspace history is enough. */
 export async function targetRecords(target: DeployTarget, conn: EngineConnection, project: string): Promise<DeployRecord[]> {
   try {
-    return target.type === 'swarm' ? await readSwarmRecords(conn.docker, project) : await readComposeRecords(conn.docker, project)
+    return target.type === 'swarm' ? await readSwarmRecords(conn.engine, project) : await readComposeRecords(conn.engine, project)
   } catch {
     return []
   }
@@ -239,7 +239,7 @@ async function planCompose(prepared: PreparedDeploy): Promise<void> {
   const {conn, loaded, plan} = prepared
   const {project} = loaded
   const targets = Object.keys(project.services).sort()
-  const observed = await observe(conn.docker, project.name)
+  const observed = await observe(conn.engine, project.name)
   const hashes = Object.fromEntries(targets.map((name) => [name, serviceHash(project.services[name] as Service, conn.apiVersion)]))
   const up = planUp({project, targets, observed, hashes, imageIds: {}})
   for (const name of up.levels.flat()) {
@@ -273,7 +273,7 @@ export function swarmContext(prepared: PreparedDeploy, images: Record<string, st
 async function planSwarm(prepared: PreparedDeploy): Promise<void> {
   const {conn, loaded, plan} = prepared
   const ctx = swarmContext(prepared, {})
-  const current = await observeStack(conn.docker, loaded.project.name)
+  const current = await observeStack(conn.engine, loaded.project.name)
   const notes = new Set<string>()
   for (const name of stackServices(loaded.project)) {
     const spec = swarmServiceSpec(ctx, name)

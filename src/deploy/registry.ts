@@ -1,9 +1,9 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import type Dockerode from 'dockerode'
 
 import {splitImageRef} from '../compose/image-ref.js'
+import type {EnginePort} from '../docker/port.js'
 
 /** The parts of an image reference tta needs to re-home it in another registry. */
 export function splitImage(image: string): {domain?: string; path: string} {
@@ -103,31 +103,29 @@ export interface PushProgress {
 }
 
 /** Pushes an image through the engine; resolves with the manifest digest the registry reported. */
-export async function pushImage(docker: Dockerode, ref: string, auth: RegistryAuth, onProgress: (p: PushProgress) => void, signal?: AbortSignal): Promise<string | undefined> {
-  const stream = await docker.getImage(ref).push({authconfig: auth, abortSignal: signal})
+export async function pushImage(engine: Pick<EnginePort, 'images'>, ref: string, auth: RegistryAuth, onProgress: (p: PushProgress) => void, signal?: AbortSignal): Promise<string | undefined> {
   const layers = new Map<string, {current: number; total: number}>()
   let digest: string | undefined
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (error: Error | null) => (error ? reject(error) : resolve()),
-      (event: {id?: string; status?: string; error?: string; progressDetail?: {current?: number; total?: number}; aux?: {Digest?: string}}) => {
-        if (event.error) return reject(new Error(event.error))
-        if (event.aux?.Digest) digest = event.aux.Digest
-        if (event.id && event.progressDetail?.total) layers.set(event.id, {current: Math.min(event.progressDetail.current ?? 0, event.progressDetail.total), total: event.progressDetail.total})
-        else if (event.id && event.status && /^(Pushed|Layer already exists|Mounted from)/.test(event.status)) {
-          const layer = layers.get(event.id)
-          if (layer) layer.current = layer.total
-        }
-        let current = 0
-        let total = 0
-        for (const layer of layers.values()) {
-          current += layer.current
-          total += layer.total
-        }
-        onProgress({current, total})
-      },
-    )
-  })
+  // The registry's refusal arrives inside the stream: images.push rejects with it.
+  await engine.images.push(
+    ref,
+    (event) => {
+      const aux = event.aux as {Digest?: string} | null | undefined
+      if (aux?.Digest) digest = aux.Digest
+      if (event.id && event.progressDetail?.total) layers.set(event.id, {current: Math.min(event.progressDetail.current ?? 0, event.progressDetail.total), total: event.progressDetail.total})
+      else if (event.id && event.status && /^(Pushed|Layer already exists|Mounted from)/.test(event.status)) {
+        const layer = layers.get(event.id)
+        if (layer) layer.current = layer.total
+      }
+      let current = 0
+      let total = 0
+      for (const layer of layers.values()) {
+        current += layer.current
+        total += layer.total
+      }
+      onProgress({current, total})
+    },
+    {auth, signal},
+  )
   return digest
 }

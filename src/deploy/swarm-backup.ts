@@ -1,6 +1,5 @@
-import type Dockerode from 'dockerode'
-
 import {inspectTarget, strategyFor, type Target} from '../backup/targets.js'
+import type {ContainerTaskSpec, EnginePort} from '../docker/port.js'
 import {ExitCode, TtaError} from '../errors.js'
 import {observeStack, type SwarmTaskInfo} from './swarm.js'
 
@@ -44,19 +43,19 @@ export function pickSwarmBackupTasks(services: readonly StackServiceForBackup[],
 }
 
 /** The stack's datastore containers as backup targets (named like their compose services); fails when one runs on another node. */
-export async function discoverSwarmTargets(docker: Dockerode, stack: string): Promise<Map<string, Target>> {
-  const info = (await docker.info()) as {Swarm?: {NodeID?: string}}
+export async function discoverSwarmTargets(engine: Pick<EnginePort, 'system' | 'swarm' | 'containers'>, stack: string): Promise<Map<string, Target>> {
+  const info = await engine.system.info()
   const localNode = info.Swarm?.NodeID ?? ''
-  const services = await observeStack(docker, stack)
+  const services = await observeStack(engine, stack)
   const described: StackServiceForBackup[] = [...services].map(([service, s]) => {
-    const container = (s.Spec.TaskTemplate as Dockerode.ContainerTaskSpec | undefined)?.ContainerSpec
+    const container = (s.Spec.TaskTemplate as ContainerTaskSpec | undefined)?.ContainerSpec
     return {service, id: s.ID, image: container?.Image ?? '', volumes: (container?.Mounts ?? []).filter((m) => m.Type === 'volume').length}
   })
   const ids = described.filter((s) => strategyFor(s.image, s.volumes) !== null).map((s) => s.id)
-  const tasks = ids.length === 0 ? [] : ((await docker.listTasks({filters: {service: ids, 'desired-state': ['running']}})) as SwarmTaskInfo[])
+  const tasks = ids.length === 0 ? [] : ((await engine.swarm.listTasks({filters: {service: ids, 'desired-state': ['running']}})) as SwarmTaskInfo[])
   const choice = pickSwarmBackupTasks(described, tasks, localNode)
   if (choice.remote.length > 0) {
-    const nodes = (await docker.listNodes()) as Array<{ID: string; Description?: {Hostname?: string}}>
+    const nodes = (await engine.swarm.listNodes()) as Array<{ID: string; Description?: {Hostname?: string}}>
     const hostname = (id: string): string => nodes.find((n) => n.ID === id)?.Description?.Hostname ?? id
     throw new TtaError(
       `backupFirst: ${choice.remote.map((r) => `${r.service} runs on node ${hostname(r.node)}`).join(', ')}, not on the manager tta talks to; its data cannot be backed up from here`,
@@ -66,7 +65,7 @@ export async function discoverSwarmTargets(docker: Dockerode, stack: string): Pr
   }
   const targets = new Map<string, Target>()
   for (const [service, id] of choice.local) {
-    const target = await inspectTarget(docker, stack, id)
+    const target = await inspectTarget(engine, stack, id)
     targets.set(service, {...target, service})
   }
   return targets

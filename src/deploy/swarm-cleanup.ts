@@ -1,5 +1,4 @@
-import type Dockerode from 'dockerode'
-
+import type {ContainerTaskSpec, EnginePort, ServiceSpec} from '../docker/port.js'
 import type {DeployEmit} from './events.js'
 import {DeployLabel} from './swarm-spec.js'
 import {observeStack, type SwarmServiceInfo} from './swarm.js'
@@ -23,8 +22,8 @@ export interface StackService {
   service: string
   id: string
   labels: Record<string, string>
-  spec: Dockerode.ServiceSpec
-  previousSpec?: Dockerode.ServiceSpec
+  spec: ServiceSpec
+  previousSpec?: ServiceSpec
 }
 
 export interface CleanupInput {
@@ -47,8 +46,8 @@ export interface CleanupPlan {
 const ownedBy = (labels: Record<string, string> | undefined, stack: string): boolean => labels?.[DeployLabel.namespace] === stack && labels?.[DeployLabel.managedBy] === 'tta'
 
 /** Secret and config names and ids a service spec mounts. Pure. */
-export function specReferences(spec: Dockerode.ServiceSpec | undefined): {secrets: Set<string>; configs: Set<string>} {
-  const container = (spec?.TaskTemplate as Dockerode.ContainerTaskSpec | undefined)?.ContainerSpec
+export function specReferences(spec: ServiceSpec | undefined): {secrets: Set<string>; configs: Set<string>} {
+  const container = (spec?.TaskTemplate as ContainerTaskSpec | undefined)?.ContainerSpec
   const secrets = new Set<string>()
   const configs = new Set<string>()
   for (const ref of container?.Secrets ?? []) {
@@ -111,26 +110,26 @@ interface ListedObject {
 const listed = (objects: ListedObject[]): StackObject[] => objects.map((o) => ({id: o.ID, name: o.Spec?.Name ?? o.ID, labels: o.Spec?.Labels ?? {}}))
 
 /** Reads the stack and plans its cleanup; the deploy plan shows the services part before anything changes. */
-export async function swarmCleanupPlan(docker: Dockerode, stack: string, wanted: readonly string[]): Promise<CleanupPlan> {
+export async function swarmCleanupPlan(engine: Pick<EnginePort, 'swarm'>, stack: string, wanted: readonly string[]): Promise<CleanupPlan> {
   const filters = {label: [`${DeployLabel.namespace}=${stack}`]}
-  const [services, secrets, configs] = await Promise.all([observeStack(docker, stack), docker.listSecrets({filters}), docker.listConfigs({filters})])
+  const [services, secrets, configs] = await Promise.all([observeStack(engine, stack), engine.swarm.listSecrets({filters}), engine.swarm.listConfigs({filters})])
   return planSwarmCleanup({
     stack,
     wanted,
     services: [...services].map(([name, info]) => stackServiceOf(name, info)),
-    secrets: listed(secrets as ListedObject[]),
-    configs: listed(configs as ListedObject[]),
+    secrets: listed(secrets),
+    configs: listed(configs),
   })
 }
 
 /** Removes what planSwarmCleanup chose: services first, then the secrets and configs only they used. */
-export async function cleanupSwarm(docker: Dockerode, stack: string, wanted: readonly string[], emit: DeployEmit): Promise<CleanupResult> {
-  const plan = await swarmCleanupPlan(docker, stack, wanted)
+export async function cleanupSwarm(engine: Pick<EnginePort, 'swarm'>, stack: string, wanted: readonly string[], emit: DeployEmit): Promise<CleanupResult> {
+  const plan = await swarmCleanupPlan(engine, stack, wanted)
   const result: CleanupResult = {services: [], secrets: [], configs: [], problems: []}
   for (const {service, id} of plan.services) {
     emit({type: 'service', service, phase: 'removing', detail: 'no longer in the compose files'})
     try {
-      await docker.getService(id).remove()
+      await engine.swarm.removeService(id)
       result.services.push(service)
     } catch (error) {
       result.problems.push(`service ${service}: ${(error as Error).message}`)
@@ -142,8 +141,8 @@ export async function cleanupSwarm(docker: Dockerode, stack: string, wanted: rea
   ] as const) {
     for (const object of objects) {
       try {
-        if (kind === 'secret') await docker.getSecret(object.id).remove()
-        else await docker.getConfig(object.id).remove()
+        if (kind === 'secret') await engine.swarm.removeSecret(object.id)
+        else await engine.swarm.removeConfig(object.id)
         ;(kind === 'secret' ? result.secrets : result.configs).push(object.name)
       } catch (error) {
         // A task of a removed service may still hold it for a moment; the next deployment retries.

@@ -1,8 +1,8 @@
 import {createHash} from 'node:crypto'
-import type Dockerode from 'dockerode'
 
 import type {LoadedProject, PortConfig, Project, Service, ServiceVolume} from '../compose/model.js'
 import {apiAtLeast} from '../docker/client.js'
+import type {ConfigReference, ContainerSpec, MountSettings, PortConfig as EnginePortConfig, SecretReference, ServiceSpec, TaskRestartPolicy} from '../docker/port.js'
 import {durationToNanos} from '../engine/durations.js'
 import {canonicalJson} from '../engine/labels.js'
 import {droppedFeatures, healthcheckSpec, networkName} from '../engine/spec.js'
@@ -54,7 +54,7 @@ export interface SwarmContext {
 export interface SwarmServiceSpec {
   service: string
   name: string
-  spec: Dockerode.ServiceSpec
+  spec: ServiceSpec
   hash: string
   image: string
   replicas: number | 'global'
@@ -110,7 +110,7 @@ export function swarmFiles(loaded: LoadedProject, stack: string, read: (path: st
   return files
 }
 
-function restartPolicy(service: Service): Dockerode.TaskRestartPolicy {
+function restartPolicy(service: Service): TaskRestartPolicy {
   const policy = service.deploy?.restart_policy
   if (policy) {
     return {
@@ -126,7 +126,7 @@ function restartPolicy(service: Service): Dockerode.TaskRestartPolicy {
   return {Condition: 'any'}
 }
 
-function mount(project: Project, stack: string, volume: ServiceVolume, notes: string[], service: string): Dockerode.MountSettings | undefined {
+function mount(project: Project, stack: string, volume: ServiceVolume, notes: string[], service: string): MountSettings | undefined {
   if (volume.type === 'volume') {
     const config = volume.source ? project.volumes[volume.source] : undefined
     return {
@@ -139,14 +139,14 @@ function mount(project: Project, stack: string, volume: ServiceVolume, notes: st
         Labels: {...config?.labels, [DeployLabel.namespace]: stack},
         DriverConfig: config?.driver ? {Name: config.driver, Options: config.driver_opts ?? {}} : undefined,
       },
-    } as Dockerode.MountSettings
+    } as MountSettings
   }
   if (volume.type === 'bind') {
     notes.push(`${service}: bind mount ${volume.source} must exist on every node that may run it`)
-    return {Type: 'bind', Source: volume.source ?? '', Target: volume.target, ReadOnly: volume.read_only ?? false} as Dockerode.MountSettings
+    return {Type: 'bind', Source: volume.source ?? '', Target: volume.target, ReadOnly: volume.read_only ?? false} as MountSettings
   }
   if (volume.type === 'tmpfs') {
-    return {Type: 'tmpfs', Target: volume.target, TmpfsOptions: volume.tmpfs?.size ? {SizeBytes: Number(volume.tmpfs.size)} : undefined} as Dockerode.MountSettings
+    return {Type: 'tmpfs', Target: volume.target, TmpfsOptions: volume.tmpfs?.size ? {SizeBytes: Number(volume.tmpfs.size)} : undefined} as MountSettings
   }
   return undefined
 }
@@ -156,7 +156,7 @@ function writesVolume(service: Service): boolean {
   return (service.volumes ?? []).some((v) => v.type === 'volume' && !v.read_only)
 }
 
-function ports(service: Service, ctx: SwarmContext, notes: string[]): Dockerode.PortConfig[] {
+function ports(service: Service, ctx: SwarmContext, notes: string[]): EnginePortConfig[] {
   return (service.ports ?? []).map((port: PortConfig) => {
     if (port.host_ip && port.host_ip !== '0.0.0.0' && port.host_ip !== '::') {
       // Reached only for ports the target's exposePorts allows (refuseBoundSwarmPorts refuses the rest).
@@ -220,7 +220,7 @@ export function swarmServiceSpec(ctx: SwarmContext, name: string): SwarmServiceS
           })),
       )
   const api141 = apiAtLeast(ctx.apiVersion, '1.41')
-  const containerSpec: Dockerode.ContainerSpec = {
+  const containerSpec: ContainerSpec = {
     Image: image,
     Labels: {...service.labels, [DeployLabel.namespace]: ctx.stack},
     Command: service.entrypoint ?? undefined,
@@ -236,14 +236,14 @@ export function swarmServiceSpec(ctx: SwarmContext, name: string): SwarmServiceS
     OpenStdin: service.stdin_open,
     Init: service.init,
     ReadOnly: service.read_only,
-    Mounts: (service.volumes ?? []).map((v) => mount(project, ctx.stack, v, notes, name)).filter((m): m is Dockerode.MountSettings => m !== undefined),
+    Mounts: (service.volumes ?? []).map((v) => mount(project, ctx.stack, v, notes, name)).filter((m): m is MountSettings => m !== undefined),
     StopSignal: service.stop_signal,
     StopGracePeriod: durationToNanos(service.stop_grace_period),
     HealthCheck: healthcheckSpec(service, ctx.apiVersion),
     Hosts: hosts(service.extra_hosts),
     DNSConfig: service.dns ? {Nameservers: service.dns, Search: [], Options: []} : undefined,
-    Secrets: fileRefs('secret') as Dockerode.SecretReference[],
-    Configs: fileRefs('config') as Dockerode.ConfigReference[],
+    Secrets: fileRefs('secret') as SecretReference[],
+    Configs: fileRefs('config') as ConfigReference[],
     Sysctls: service.sysctls,
     CapabilityAdd: api141 ? service.cap_add : undefined,
     CapabilityDrop: api141 ? service.cap_drop : undefined,
@@ -251,7 +251,7 @@ export function swarmServiceSpec(ctx: SwarmContext, name: string): SwarmServiceS
   }
   const update = service.deploy?.update_config
   const monitor = durationToNanos(update?.monitor) ?? 5e9
-  const spec: Dockerode.ServiceSpec = {
+  const spec: ServiceSpec = {
     Name: `${ctx.stack}_${name}`,
     Labels: {...service.deploy?.labels, [DeployLabel.namespace]: ctx.stack, [DeployLabel.stackImage]: image, [DeployLabel.managedBy]: 'tta'},
     TaskTemplate: {
@@ -301,7 +301,7 @@ export function swarmServiceSpec(ctx: SwarmContext, name: string): SwarmServiceS
 }
 
 /** The spec as hashed: object ids vary between engines, names (content-hashed) do not. */
-function withoutIds(spec: Dockerode.ServiceSpec): unknown {
+function withoutIds(spec: ServiceSpec): unknown {
   return JSON.parse(JSON.stringify(spec), (key: string, value: unknown) => (key === 'SecretID' || key === 'ConfigID' ? undefined : value))
 }
 

@@ -1,7 +1,6 @@
-import type Dockerode from 'dockerode'
-
 import type {Project, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
+import type {ContainerSpec, ContainerTaskSpec, EnginePort, ServiceSpec, TaskSpec} from '../docker/port.js'
 import {logTail} from '../engine/container-io.js'
 import {canonicalJson} from '../engine/labels.js'
 import {dependencyLevels} from '../engine/graph.js'
@@ -11,12 +10,12 @@ import {isRecord, TARGET_HISTORY_LIMIT, type DeployRecord} from './history.js'
 import type {RegistryAuth} from './registry.js'
 import {DeployLabel, swarmNetworks, type SwarmFile, type SwarmServiceSpec} from './swarm-spec.js'
 
-/** The parts of `GET /services` tta reads (dockerode types it loosely). */
+/** The parts of `GET /services` tta reads (the port types it loosely). */
 export interface SwarmServiceInfo {
   ID: string
   Version: {Index: number}
-  Spec: Dockerode.ServiceSpec & {Labels?: Record<string, string>}
-  PreviousSpec?: Dockerode.ServiceSpec
+  Spec: ServiceSpec & {Labels?: Record<string, string>}
+  PreviousSpec?: ServiceSpec
   UpdateStatus?: {State?: string; StartedAt?: string; CompletedAt?: string; Message?: string}
 }
 
@@ -26,7 +25,7 @@ export interface SwarmTaskInfo {
   Slot?: number
   NodeID?: string
   DesiredState: string
-  Spec: {ContainerSpec?: Dockerode.ContainerSpec}
+  Spec: {ContainerSpec?: ContainerSpec}
   Status: {State: string; Message?: string; Err?: string; Timestamp?: string; ContainerStatus?: {ContainerID?: string; ExitCode?: number}}
 }
 
@@ -41,7 +40,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** The target must be a swarm manager: only managers accept service definitions. */
 export async function assertSwarmManager(conn: EngineConnection, env: string): Promise<number> {
-  const info = (await conn.docker.info()) as {Swarm?: {LocalNodeState?: string; ControlAvailable?: boolean}}
+  const info = await conn.engine.system.info()
   const state = info.Swarm?.LocalNodeState ?? 'inactive'
   if (state !== 'active' || !info.Swarm?.ControlAvailable) {
     throw new TtaError(
@@ -50,13 +49,13 @@ export async function assertSwarmManager(conn: EngineConnection, env: string): P
       state === 'active' ? 'point host: at a manager node' : 'run `docker swarm init` on it (or join it to a swarm as a manager), or deploy with type: compose',
     )
   }
-  const nodes = (await conn.docker.listNodes()) as Array<{Status?: {State?: string}; Spec?: {Availability?: string}}>
+  const nodes = (await conn.engine.swarm.listNodes()) as Array<{Status?: {State?: string}; Spec?: {Availability?: string}}>
   return Math.max(1, nodes.filter((n) => n.Status?.State === 'ready' && n.Spec?.Availability === 'active').length)
 }
 
 /** The stack's services on the target, by compose service name. */
-export async function observeStack(docker: Dockerode, stack: string): Promise<Map<string, SwarmServiceInfo>> {
-  const list = (await docker.listServices({filters: {label: [`${DeployLabel.namespace}=${stack}`]}})) as unknown as SwarmServiceInfo[]
+export async function observeStack(engine: Pick<EnginePort, 'swarm'>, stack: string): Promise<Map<string, SwarmServiceInfo>> {
+  const list = (await engine.swarm.listServices({filters: {label: [`${DeployLabel.namespace}=${stack}`]}})) as unknown as SwarmServiceInfo[]
   return new Map(list.map((s) => [String(s.Spec.Name).slice(stack.length + 1), s]))
 }
 
@@ -86,16 +85,16 @@ export interface ApplyResult {
 }
 
 /** Creates what the stack needs that is missing: overlay networks, secrets, configs. Returns object ids by name. */
-export async function ensureStackObjects(docker: Dockerode, project: Project, stack: string, files: SwarmFile[], services: string[]): Promise<Record<string, string>> {
-  const existing = new Set(((await docker.listNetworks()) as Array<{Name: string}>).map((n) => n.Name))
+export async function ensureStackObjects(engine: Pick<EnginePort, 'networks' | 'swarm'>, project: Project, stack: string, files: SwarmFile[], services: string[]): Promise<Record<string, string>> {
+  const existing = new Set((await engine.networks.list()).map((n) => n.Name))
   for (const network of swarmNetworks(project, services)) {
     if (existing.has(network.name)) continue
     if (network.external) throw new TtaError(`network ${network.name} is external but does not exist on the target`, ExitCode.failed, `create it there: docker network create -d overlay ${network.name}`)
-    await docker.createNetwork({Name: network.name, Driver: network.driver, Attachable: network.attachable, CheckDuplicate: true, Labels: {...network.labels, [DeployLabel.namespace]: stack, [DeployLabel.managedBy]: 'tta'}})
+    await engine.networks.create({Name: network.name, Driver: network.driver, Attachable: network.attachable, CheckDuplicate: true, Labels: {...network.labels, [DeployLabel.namespace]: stack, [DeployLabel.managedBy]: 'tta'}})
   }
   const ids: Record<string, string> = {}
-  const secrets = (await docker.listSecrets()) as Array<{ID: string; Spec?: {Name?: string}}>
-  const configs = (await docker.listConfigs()) as Array<{ID: string; Spec?: {Name?: string}}>
+  const secrets = await engine.swarm.listSecrets()
+  const configs = await engine.swarm.listConfigs()
   for (const s of [...secrets, ...configs]) if (s.Spec?.Name) ids[s.Spec.Name] = s.ID
   for (const file of files) {
     if (ids[file.name]) continue
@@ -106,8 +105,7 @@ export async function ensureStackObjects(docker: Dockerode, project: Project, st
       Labels: {[DeployLabel.namespace]: stack, [DeployLabel.managedBy]: 'tta'},
       ...(file.templateDriver ? {Templating: {Name: file.templateDriver}} : {}),
     }
-    const created = (file.kind === 'secret' ? await docker.createSecret(spec) : await docker.createConfig(spec)) as {id?: string; ID?: string}
-    ids[file.name] = created.id ?? created.ID ?? ''
+    ids[file.name] = file.kind === 'secret' ? await engine.swarm.createSecret(spec) : await engine.swarm.createConfig(spec)
   }
   return ids
 }
@@ -119,35 +117,34 @@ export async function ensureStackObjects(docker: Dockerode, project: Project, st
  */
 export async function applySwarm(options: ApplyOptions): Promise<ApplyResult> {
   const {conn, project, stack, emit} = options
-  const docker = conn.docker
+  const {engine} = conn
   const result: ApplyResult = {changed: [], failures: [], rolledBackBySwarm: [], created: [], updated: [], relabelled: []}
   const bySpec = new Map(options.specs.map((s) => [s.service, s]))
   const levels = dependencyLevels(project, options.specs.map((s) => s.service))
-  const current = await observeStack(docker, stack)
+  const current = await observeStack(engine, stack)
   for (const level of levels) {
     const waits: Array<Promise<void>> = []
     for (const name of level) {
       // Interrupted: nothing more is changed; what was sent goes on under swarm's update_config.
       if (options.signal?.aborted) break
       const desired = bySpec.get(name) as SwarmServiceSpec
-      const spec: Dockerode.ServiceSpec = {...desired.spec, Labels: {...desired.spec.Labels, ...options.deployLabels}}
+      const spec: ServiceSpec = {...desired.spec, Labels: {...desired.spec.Labels, ...options.deployLabels}}
       const existing = current.get(name)
       if (!existing) {
         emit({type: 'service', service: name, phase: 'creating', detail: desired.image})
-        const created = (await docker.createService(options.auth, spec)) as unknown as {id?: string; ID?: string}
-        const id = created.id ?? created.ID ?? ''
+        const id = await engine.swarm.createService(spec, options.auth)
         result.created.push(name)
         result.changed.push(name)
-        waits.push(track(name, waitConverged(docker, id, name, desired, undefined, options)))
+        waits.push(track(name, waitConverged(engine, id, name, desired, undefined, options)))
       } else if (existing.Spec.Labels?.[DeployLabel.specHash] !== desired.hash) {
         emit({type: 'service', service: name, phase: 'updating', detail: `${desired.order}, ${desired.image}`})
-        await updateService(docker, existing, spec, options.auth)
+        await updateService(engine, existing, spec, options.auth)
         result.updated.push(name)
         result.changed.push(name)
-        waits.push(track(name, waitConverged(docker, existing.ID, name, desired, existing.UpdateStatus?.StartedAt, options)))
+        waits.push(track(name, waitConverged(engine, existing.ID, name, desired, existing.UpdateStatus?.StartedAt, options)))
       } else {
         // Same tasks: only the deployment labels change, which restarts nothing.
-        await updateService(docker, existing, {...existing.Spec, Labels: {...existing.Spec.Labels, ...options.deployLabels}}, options.auth)
+        await updateService(engine, existing, {...existing.Spec, Labels: {...existing.Spec.Labels, ...options.deployLabels}}, options.auth)
         result.relabelled.push(name)
         emit({type: 'service', service: name, phase: 'unchanged'})
       }
@@ -173,22 +170,19 @@ export async function applySwarm(options: ApplyOptions): Promise<ApplyResult> {
   }
 }
 
-async function updateService(docker: Dockerode, existing: SwarmServiceInfo, spec: Dockerode.ServiceSpec, auth: RegistryAuth, rollback = false): Promise<void> {
-  const query: Record<string, string | number> = {version: existing.Version.Index}
-  if (rollback) query.rollback = 'previous'
-  // Query and body apart: dockerode would otherwise put the whole spec in the URL too.
-  await docker.getService(existing.ID).update({authconfig: auth, _query: query, _body: spec})
+async function updateService(engine: Pick<EnginePort, 'swarm'>, existing: SwarmServiceInfo, spec: ServiceSpec, auth: RegistryAuth, rollback = false): Promise<void> {
+  await engine.swarm.updateService(existing.ID, existing.Version.Index, spec, {auth, rollback})
 }
 
 /** A task runs a spec when its container spec is the service's, as the engine stores both. */
-export function specKey(spec: Dockerode.ServiceSpec | Dockerode.TaskSpec | undefined): string {
-  const task = (spec && 'TaskTemplate' in spec ? spec.TaskTemplate : spec) as Dockerode.ContainerTaskSpec | undefined
+export function specKey(spec: ServiceSpec | TaskSpec | undefined): string {
+  const task = (spec && 'TaskTemplate' in spec ? spec.TaskTemplate : spec) as ContainerTaskSpec | undefined
   return canonicalJson(task?.ContainerSpec ?? {})
 }
 
 /** The tasks that should be running, with how many of them run the given container spec. */
-async function taskState(docker: Dockerode, id: string, key: string): Promise<{running: number; desired: SwarmTaskInfo[]; failed: SwarmTaskInfo[]}> {
-  const tasks = (await docker.listTasks({filters: {service: [id]}})) as SwarmTaskInfo[]
+async function taskState(engine: Pick<EnginePort, 'swarm'>, id: string, key: string): Promise<{running: number; desired: SwarmTaskInfo[]; failed: SwarmTaskInfo[]}> {
+  const tasks = (await engine.swarm.listTasks({filters: {service: [id]}})) as SwarmTaskInfo[]
   const mine = tasks.filter((t) => canonicalJson(t.Spec.ContainerSpec ?? {}) === key)
   const desired = mine.filter((t) => t.DesiredState === 'running')
   return {
@@ -203,13 +197,13 @@ async function taskState(docker: Dockerode, id: string, key: string): Promise<{r
  * task running only once it is healthy), or swarm rolls the update back, or the deadline passes.
  * Resolves with the failure, if any.
  */
-async function waitConverged(docker: Dockerode, id: string, name: string, desired: SwarmServiceSpec, previousUpdate: string | undefined, options: ApplyOptions): Promise<SwarmFailure | undefined> {
+async function waitConverged(engine: Pick<EnginePort, 'swarm' | 'containers'>, id: string, name: string, desired: SwarmServiceSpec, previousUpdate: string | undefined, options: ApplyOptions): Promise<SwarmFailure | undefined> {
   let lastPhase = ''
   // Right after the create or update call the service holds the new spec: its tasks are the new version.
-  const key = specKey(((await docker.getService(id).inspect()) as SwarmServiceInfo).Spec)
+  const key = specKey(((await engine.swarm.inspectService(id)) as SwarmServiceInfo).Spec)
   for (;;) {
     if (options.signal?.aborted) return {service: name, reason: 'interrupted', logs: []}
-    const info = (await docker.getService(id).inspect()) as SwarmServiceInfo
+    const info = (await engine.swarm.inspectService(id)) as SwarmServiceInfo
     const status = info.UpdateStatus
     const fresh = status?.StartedAt !== undefined && status.StartedAt !== previousUpdate
     const state = fresh ? (status?.State ?? '') : ''
@@ -222,20 +216,20 @@ async function waitConverged(docker: Dockerode, id: string, name: string, desire
           continue
         }
       }
-      const failure = await describeTaskFailure(docker, name, id, key)
+      const failure = await describeTaskFailure(engine, name, id, key)
       const by = state === 'rollback_completed' ? 'rolled back by swarm' : state === 'paused' ? 'update paused by swarm' : `swarm ${state.replace('_', ' ')}`
       return {...failure, reason: `${failure.reason} (${by}: ${status?.Message ?? ''})`.replace(/: \)$/, ')')}
     }
-    const tasks = await taskState(docker, id, key)
+    const tasks = await taskState(engine, id, key)
     const want = desired.replicas === 'global' ? Math.max(1, tasks.desired.length) : desired.replicas
     if (tasks.running >= want && tasks.desired.length === want && state !== 'updating') return undefined
     const phase = `${tasks.running}/${want} running`
     if (phase !== lastPhase) options.emit({type: 'service', service: name, phase: 'converging', detail: phase})
     lastPhase = phase
     // A new service has no update to roll back: repeated task failures are the answer.
-    if (!previousUpdate && !status && tasks.failed.length >= 3 && tasks.running === 0) return describeTaskFailure(docker, name, id, key)
+    if (!previousUpdate && !status && tasks.failed.length >= 3 && tasks.running === 0) return describeTaskFailure(engine, name, id, key)
     if (Date.now() >= options.deadline) {
-      const failure = await describeTaskFailure(docker, name, id, key)
+      const failure = await describeTaskFailure(engine, name, id, key)
       return {...failure, reason: `not healthy before the timeout: ${failure.reason}`}
     }
     await sleep(500)
@@ -243,8 +237,8 @@ async function waitConverged(docker: Dockerode, id: string, name: string, desire
 }
 
 /** Why the newest failed task of a service failed: swarm's words, plus its healthcheck output and logs when the container is on this engine. */
-export async function describeTaskFailure(docker: Dockerode, name: string, id: string, key: string): Promise<SwarmFailure> {
-  const tasks = await taskState(docker, id, key).catch(() => undefined)
+export async function describeTaskFailure(engine: Pick<EnginePort, 'swarm' | 'containers'>, name: string, id: string, key: string): Promise<SwarmFailure> {
+  const tasks = await taskState(engine, id, key).catch(() => undefined)
   // Prefer a task that got as far as a container: its healthcheck output and logs say the most.
   const withContainer = (t: SwarmTaskInfo): boolean => Boolean(t.Status.ContainerStatus?.ContainerID)
   const task = tasks?.failed.find(withContainer) ?? tasks?.failed[0] ?? tasks?.desired.find((t) => t.Status.State !== 'running')
@@ -253,13 +247,12 @@ export async function describeTaskFailure(docker: Dockerode, name: string, id: s
   let logs: string[] = []
   const containerId = task.Status.ContainerStatus?.ContainerID
   if (containerId) {
-    const container = docker.getContainer(containerId)
-    const inspected = await container.inspect().catch(() => undefined)
+    const inspected = await engine.containers.inspect(containerId).catch(() => undefined)
     const health = (inspected?.State as {Health?: {Status?: string; Log?: Array<{ExitCode?: number; Output?: string}>}} | undefined)?.Health
     const last = health?.Log?.[health.Log.length - 1]
     if (health?.Status === 'unhealthy') parts.unshift(`healthcheck failed${last?.Output ? `: ${last.Output.trim().split('\n').slice(-1)[0]}` : ''}`)
     else if (inspected && task.Status.ContainerStatus?.ExitCode) parts.unshift(`exited with code ${task.Status.ContainerStatus.ExitCode}`)
-    if (inspected) logs = await logTail(container, 20, inspected.Config.Tty ?? false)
+    if (inspected) logs = await logTail(engine, containerId, 20, inspected.Config.Tty ?? false)
   }
   return {service: name, reason: parts.join('; ') || task.Status.State, logs}
 }
@@ -269,13 +262,13 @@ export async function describeTaskFailure(docker: Dockerode, name: string, id: s
  * it created are removed. Waits (bounded) for the old tasks to run again.
  */
 export async function rollbackSwarm(options: ApplyOptions, result: ApplyResult): Promise<string[]> {
-  const {docker} = options.conn
+  const {engine} = options.conn
   const problems: string[] = []
-  const current = await observeStack(docker, options.stack)
+  const current = await observeStack(engine, options.stack)
   for (const name of result.created) {
     const info = current.get(name)
     options.emit({type: 'service', service: name, phase: 'removing', detail: 'new in this version'})
-    if (info) await docker.getService(info.ID).remove().catch((error: Error) => problems.push(`${name}: ${error.message}`))
+    if (info) await engine.swarm.removeService(info.ID).catch((error: Error) => problems.push(`${name}: ${error.message}`))
   }
   const waits: Array<Promise<void>> = []
   for (const name of [...result.updated, ...result.relabelled]) {
@@ -285,7 +278,7 @@ export async function rollbackSwarm(options: ApplyOptions, result: ApplyResult):
     const relabel = result.relabelled.includes(name)
     options.emit({type: 'service', service: name, phase: relabel ? 'labels back to the previous version' : 'rolling back'})
     try {
-      await updateService(docker, info, info.Spec, options.auth, true)
+      await updateService(engine, info, info.Spec, options.auth, true)
     } catch (error) {
       problems.push(`${name}: ${(error as Error).message}`)
       continue
@@ -294,14 +287,14 @@ export async function rollbackSwarm(options: ApplyOptions, result: ApplyResult):
     const replicas = info.PreviousSpec.Mode?.Replicated?.Replicas ?? 'global'
     waits.push(
       (async () => {
-        const key = specKey(((await docker.getService(info.ID).inspect()) as SwarmServiceInfo).Spec)
+        const key = specKey(((await engine.swarm.inspectService(info.ID)) as SwarmServiceInfo).Spec)
         const deadline = Date.now() + 180_000
         for (;;) {
           if (options.signal?.aborted) {
             problems.push(`${name}: interrupted while waiting for the previous version (swarm goes on rolling it back)`)
             return
           }
-          const tasks = await taskState(docker, info.ID, key)
+          const tasks = await taskState(engine, info.ID, key)
           const want = replicas === 'global' ? Math.max(1, tasks.desired.length) : replicas
           if (tasks.running >= want) return
           if (Date.now() > deadline) {
@@ -318,8 +311,8 @@ export async function rollbackSwarm(options: ApplyOptions, result: ApplyResult):
 }
 
 /** Final check: every service of the stack has all its tasks running its current spec. */
-export async function verifySwarm(docker: Dockerode, stack: string, services: string[]): Promise<SwarmFailure[]> {
-  const current = await observeStack(docker, stack)
+export async function verifySwarm(engine: Pick<EnginePort, 'swarm'>, stack: string, services: string[]): Promise<SwarmFailure[]> {
+  const current = await observeStack(engine, stack)
   const failures: SwarmFailure[] = []
   for (const name of services) {
     const info = current.get(name)
@@ -327,7 +320,7 @@ export async function verifySwarm(docker: Dockerode, stack: string, services: st
       failures.push({service: name, reason: 'service missing', logs: []})
       continue
     }
-    const tasks = await taskState(docker, info.ID, specKey(info.Spec))
+    const tasks = await taskState(engine, info.ID, specKey(info.Spec))
     const want = info.Spec.Mode?.Replicated ? (info.Spec.Mode.Replicated.Replicas ?? 1) : Math.max(1, tasks.desired.length)
     if (tasks.running < want) failures.push({service: name, reason: `${tasks.running} of ${want} tasks running`, logs: []})
   }
@@ -342,8 +335,8 @@ export function stackServices(project: Project): string[] {
 export type {Service}
 
 /** The history kept on a swarm: one small config object per deployment, labelled with the stack. */
-export async function readSwarmRecords(docker: Dockerode, stack: string): Promise<DeployRecord[]> {
-  const configs = (await docker.listConfigs({filters: {label: [`${DeployLabel.namespace}=${stack}`, `${DeployLabel.record}=true`]}})) as Array<{Spec?: {Data?: string}}>
+export async function readSwarmRecords(engine: Pick<EnginePort, 'swarm'>, stack: string): Promise<DeployRecord[]> {
+  const configs = await engine.swarm.listConfigs({filters: {label: [`${DeployLabel.namespace}=${stack}`, `${DeployLabel.record}=true`]}})
   const records: DeployRecord[] = []
   for (const config of configs) {
     try {
@@ -356,14 +349,14 @@ export async function readSwarmRecords(docker: Dockerode, stack: string): Promis
   return records
 }
 
-export async function writeSwarmRecord(docker: Dockerode, stack: string, record: DeployRecord): Promise<void> {
+export async function writeSwarmRecord(engine: Pick<EnginePort, 'swarm'>, stack: string, record: DeployRecord): Promise<void> {
   const stamp = record.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
-  await docker.createConfig({
+  await engine.swarm.createConfig({
     Name: `${stack}_tta-deploy-${stamp}-${record.id.slice(0, 8)}`,
     Data: Buffer.from(JSON.stringify(record)).toString('base64'),
     Labels: {[DeployLabel.namespace]: stack, [DeployLabel.record]: 'true', [DeployLabel.env]: record.env, [DeployLabel.version]: record.version, [DeployLabel.managedBy]: 'tta'},
   })
-  const all = (await docker.listConfigs({filters: {label: [`${DeployLabel.namespace}=${stack}`, `${DeployLabel.record}=true`]}})) as Array<{ID: string; Spec?: {Name?: string}}>
+  const all = await engine.swarm.listConfigs({filters: {label: [`${DeployLabel.namespace}=${stack}`, `${DeployLabel.record}=true`]}})
   const oldest = all.sort((a, b) => String(a.Spec?.Name).localeCompare(String(b.Spec?.Name))).slice(0, Math.max(0, all.length - TARGET_HISTORY_LIMIT))
-  for (const config of oldest) await docker.getConfig(config.ID).remove().catch(() => undefined)
+  for (const config of oldest) await engine.swarm.removeConfig(config.ID).catch(() => undefined)
 }

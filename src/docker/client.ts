@@ -1,10 +1,7 @@
-import type Dockerode from 'dockerode'
-
-import {dockerodePort} from './engine-port.js'
-import {resolveEndpoint, type EngineEndpoint} from './endpoint.js'
+import {openEngineApi, type EngineApi} from './api.js'
+import type {EngineEndpoint} from './endpoint.js'
+import {httpPort} from './http-port.js'
 import type {EnginePort} from './port.js'
-import {traceModem} from './trace.js'
-import {engineTransport} from './transport.js'
 import {unreachable} from './unreachable.js'
 
 export {unreachable} from './unreachable.js'
@@ -12,7 +9,6 @@ export {unreachable} from './unreachable.js'
 export interface EngineConnection {
   /** What services ask of the engine, by capability (docker/port.ts). */
   engine: EnginePort
-  docker: Dockerode
   endpoint: EngineEndpoint
   /** Engine version, e.g. "20.10.24". */
   version: string
@@ -20,45 +16,20 @@ export interface EngineConnection {
   apiVersion: string
 }
 
-/** dockerode constructor options for an endpoint: its connection comes from engineTransport. */
-export function dockerOptions(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv = process.env): Dockerode.DockerOptions {
-  const transport = engineTransport(endpoint, env)
-  const where: Dockerode.DockerOptions = 'socketPath' in transport.target ? {socketPath: transport.target.socketPath} : {host: transport.target.host, port: transport.target.port, protocol: transport.secure ? 'https' : 'http'}
-  // docker-modem passes `agent` to http.request; @types/dockerode does not list it. TLS material
-  // stays on the options too: the modem also sets it per request.
-  const tls: Dockerode.DockerOptions = transport.secure ? {ca: endpoint.tls?.ca, cert: endpoint.tls?.cert, key: endpoint.tls?.key} : {}
-  const options: Dockerode.DockerOptions & {agent: unknown} = {...where, ...tls, agent: transport.agent}
-  return options
-}
-
-const CONNECT_TIMEOUT_MS = 2000
-/** An SSH handshake to a remote host, plus starting `docker system dial-stdio` there, needs more. */
-const SSH_CONNECT_TIMEOUT_MS = 10_000
-
 /**
- * The one place that creates the dockerode client. Fails within ~2 s with exit code 3 and a fix
- * when the engine does not answer. dockerode (and its ssh2 dependency) load only here, lazily,
- * so commands that never touch the engine start fast.
+ * The one place that opens a connection for the engine services: the engine port over tta's HTTP
+ * client (docker/api.ts), whose transport docker/transport.ts builds. Asks the engine's version
+ * first, so a missing engine fails here within ~2 s (~10 s for ssh://) with exit code 3 and a fix.
  */
 export async function connectEngine(env: NodeJS.ProcessEnv = process.env): Promise<EngineConnection> {
-  const endpoint = resolveEndpoint(env)
-  const {default: Docker} = await import('dockerode')
-  const docker = new Docker({...dockerOptions(endpoint, env), timeout: undefined})
-  const timeoutMs = endpoint.host.startsWith('ssh:') ? SSH_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS
-  traceModem(docker.modem as unknown as Parameters<typeof traceModem>[0])
-  let timer: NodeJS.Timeout | undefined
+  const api: EngineApi = await openEngineApi(env)
   try {
-    const version = await Promise.race([
-      docker.version(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)
-      }),
-    ])
-    return {engine: dockerodePort(docker), docker, endpoint, version: version.Version, apiVersion: version.ApiVersion}
+    const version = await api.json<{Version: string; ApiVersion: string}>({path: '/version'})
+    return {engine: httpPort(api), endpoint: api.endpoint, version: version.Version, apiVersion: version.ApiVersion}
   } catch (error) {
-    throw unreachable(endpoint, error as Error)
-  } finally {
-    clearTimeout(timer)
+    // openEngineApi's first request already names the engine and the fix when it cannot connect.
+    if ((error as {exitCode?: number}).exitCode !== undefined) throw error
+    throw unreachable(api.endpoint, error as Error)
   }
 }
 

@@ -43,10 +43,12 @@ export interface ContainersPort {
   pause(id: string): Promise<void>
   unpause(id: string): Promise<void>
   remove(id: string, options?: {force?: boolean; volumes?: boolean}): Promise<void>
-  /** Waits for the container to stop; its exit code. */
-  wait(id: string): Promise<number>
+  /** Waits for the container to stop; its exit code (null when the engine did not say). */
+  wait(id: string): Promise<number | null>
   /** A bounded log read (no follow) as the engine frames it (multiplexed unless the container has a TTY). */
-  logs(id: string, options: {tail?: number; timestamps?: boolean}): Promise<Buffer>
+  logs(id: string, options: {tail?: number; timestamps?: boolean; since?: number}): Promise<Buffer>
+  /** One stats sample (no stream); only the CPU figures are typed. */
+  stats(id: string): Promise<{cpu_stats?: {cpu_usage?: {total_usage?: number}}}>
   /** A hijacked attach (before start): stdout/stderr framed, stdin when asked. */
   attach(id: string, options: {stdin: boolean}): Promise<Duplex>
 }
@@ -151,3 +153,15 @@ export interface SwarmPort {
   createConfig(spec: {Name: string; Data: string; Labels?: Record<string, string>}): Promise<string>
   removeConfig(id: string): Promise<void>
 }
+
+/** Swarm service shapes and a container's network entry, as deploy builds and reads them. */
+export type AuthConfig = Dockerode.AuthConfig
+export type ServiceSpec = Dockerode.ServiceSpec
+export type TaskSpec = Dockerode.TaskSpec
+export type ContainerTaskSpec = Dockerode.ContainerTaskSpec
+export type ContainerSpec = Dockerode.ContainerSpec
+export type TaskRestartPolicy = Dockerode.TaskRestartPolicy
+export type PortConfig = Dockerode.PortConfig
+export type SecretReference = Dockerode.SecretReference
+export type ConfigReference = Dockerode.ConfigReference
+export type NetworkInfo = Dockerode.NetworkInfo

@@ -9,8 +9,8 @@ import {sshTransport} from './ssh/transport.js'
 
 /**
  * How bytes reach the engine for an endpoint: the one place that decides socket or host:port,
- * TLS material and the SSH channel agent. dockerode (client.ts) and tta's own HTTP client (api.ts)
- * both connect through it, so unix, tcp with TLS and ssh:// behave the same for every command.
+ * TLS material and the SSH channel agent. tta's HTTP client (api.ts), and through it the engine
+ * port, connects through it, so unix, tcp with TLS and ssh:// behave the same for every command.
  */
 export interface EngineTransport {
   /** A unix socket or named pipe, else host and port (for ssh:// the host is only a label: the agent dials). */

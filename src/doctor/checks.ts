@@ -91,7 +91,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
 
   let host: HostContext | undefined
   try {
-    host = await detectHostContext(conn.docker, workspace.root, env)
+    host = await detectHostContext(conn.engine, workspace.root, env)
     checks.push({
       id: 'devcontainer',
       title: 'devcontainer',
@@ -106,7 +106,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     checks.push({id: 'devcontainer', title: 'devcontainer', status: 'warn', detail: `could not tell: ${(error as Error).message}`})
   }
 
-  const info = (await conn.docker.info()) as {DockerRootDir?: string; MemTotal?: number; NCPU?: number}
+  const info = (await conn.engine.system.info()) as {DockerRootDir?: string; MemTotal?: number; NCPU?: number}
   checks.push(diskCheck(info.DockerRootDir, host?.engineIsOutside ?? false))
   checks.push(memoryCheck(info.MemTotal, info.NCPU))
 
@@ -161,10 +161,10 @@ async function portsCheck(conn: EngineConnection, loaded: LoadedProject, engineI
   if (!portsAreLocal(conn.endpoint, engineIsOutside)) {
     return {id: 'ports', title: 'ports', status: 'info', detail: 'the engine publishes ports on another machine; not checked from here'}
   }
-  const mine = await observeContainers(conn.docker, loaded.project.name)
+  const mine = await observeContainers(conn.engine, loaded.project.name)
   const ownPorts = new Set<number>()
   for (const c of mine) {
-    const info = await conn.docker.getContainer(c.id).inspect().catch(() => undefined)
+    const info = await conn.engine.containers.inspect(c.id).catch(() => undefined)
     for (const bindings of Object.values(info?.HostConfig.PortBindings ?? {}) as Array<Array<{HostPort?: string}> | null>) {
       for (const b of bindings ?? []) if (b.HostPort) ownPorts.add(Number(b.HostPort))
     }
@@ -177,6 +177,6 @@ async function portsCheck(conn: EngineConnection, loaded: LoadedProject, engineI
     return {id: 'ports', title: 'ports', status: 'ok', detail: `${claims.length} ports free or held by this project's own containers`}
   }
   const lines: string[] = []
-  for (const c of conflicts) lines.push(`${c.host}:${c.port} (${c.service}) is taken by ${(await findPortHolder(conn.docker, c.port)) ?? 'an unknown process'}`)
+  for (const c of conflicts) lines.push(`${c.host}:${c.port} (${c.service}) is taken by ${(await findPortHolder(conn.engine, c.port)) ?? 'an unknown process'}`)
   return {id: 'ports', title: 'ports', status: 'fail', detail: lines.join('; '), fix: 'stop what holds them, or move tta: set TTA_<SERVICE>_PORT in the workspace .env'}
 }

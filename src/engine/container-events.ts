@@ -1,5 +1,6 @@
 import type {Readable} from 'node:stream'
 
+import {jsonLines} from '../docker/json-lines.js'
 import type {EnginePort} from '../docker/port.js'
 import {Label} from './labels.js'
 
@@ -23,7 +24,7 @@ export class ContainerEvents {
   private readonly seen = new Map<string, ContainerEvent[]>()
   private readonly listeners = new Map<string, Set<Listener>>()
   private stream?: Readable
-  private buffered = ''
+  private readonly lines = jsonLines<RawEvent>((raw) => this.dispatch(eventFrom(raw)))
   /** False when the engine gave no event stream: waiters then rely on their slower inspect. */
   following = false
 
@@ -49,13 +50,7 @@ export class ContainerEvents {
 
   /** Newline-delimited JSON from the engine; a message may arrive in pieces. */
   feed(text: string): void {
-    this.buffered += text
-    let eol: number
-    while ((eol = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, eol).trim()
-      this.buffered = this.buffered.slice(eol + 1)
-      if (line) this.dispatch(parseEvent(line))
-    }
+    this.lines.push(text)
   }
 
   private dispatch(event: ContainerEvent | undefined): void {
@@ -84,16 +79,28 @@ export class ContainerEvents {
   }
 }
 
-/** An event line (engine API's JSON message) as a ContainerEvent; undefined for anything else. */
+interface RawEvent {
+  Type?: string
+  Action?: string
+  status?: string
+  id?: string
+  Actor?: {ID?: string; Attributes?: Record<string, string>}
+}
+
+/** An engine event (the API's JSON message) as a ContainerEvent; undefined for anything else. */
+function eventFrom(raw: RawEvent): ContainerEvent | undefined {
+  if (raw.Type !== undefined && raw.Type !== 'container') return undefined
+  const id = raw.Actor?.ID ?? raw.id
+  const action = raw.Action ?? raw.status
+  if (!id || !action) return undefined
+  const code = raw.Actor?.Attributes?.exitCode
+  return {id, action, exitCode: code === undefined ? undefined : Number(code)}
+}
+
+/** One event line as a ContainerEvent; undefined for anything else. */
 export function parseEvent(line: string): ContainerEvent | undefined {
   try {
-    const raw = JSON.parse(line) as {Type?: string; Action?: string; status?: string; id?: string; Actor?: {ID?: string; Attributes?: Record<string, string>}}
-    if (raw.Type !== undefined && raw.Type !== 'container') return undefined
-    const id = raw.Actor?.ID ?? raw.id
-    const action = raw.Action ?? raw.status
-    if (!id || !action) return undefined
-    const code = raw.Actor?.Attributes?.exitCode
-    return {id, action, exitCode: code === undefined ? undefined : Number(code)}
+    return eventFrom(JSON.parse(line) as RawEvent)
   } catch {
     return undefined
   }

@@ -1,6 +1,6 @@
 import {connect} from 'node:net'
 
-import type {EnginePort} from '../docker/port.js'
+import type {EnginePort, ExecSpec} from '../docker/port.js'
 import {frames} from './frames.js'
 
 /**
@@ -35,9 +35,16 @@ export interface ExecResult {
   timedOut: boolean
 }
 
-/** Runs a command in a running container and waits for it, bounded by `timeoutMs`. */
-export async function execIn(engine: Pick<EnginePort, 'exec'>, containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
-  const execId = await engine.exec.create(containerId, {Cmd: cmd})
+export interface ExecOutput {
+  exitCode: number | null
+  stdout: string
+  stderr: string
+  timedOut: boolean
+}
+
+/** Runs a command in a running container and collects its output, bounded by `timeoutMs` (then stopped waiting for, exitCode null). */
+export async function execCollect(engine: Pick<EnginePort, 'exec'>, containerId: string, spec: ExecSpec, timeoutMs: number): Promise<ExecOutput> {
+  const execId = await engine.exec.create(containerId, spec)
   const stream = await engine.exec.start(execId, {stdin: false})
   const chunks: Buffer[] = []
   stream.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -54,10 +61,15 @@ export async function execIn(engine: Pick<EnginePort, 'exec'>, containerId: stri
     stream.once('close', done)
     stream.once('error', done)
   })
-  if (timedOut) return {exitCode: null, output: '', timedOut}
+  if (timedOut) return {exitCode: null, stdout: '', stderr: '', timedOut}
   const info = await engine.exec.inspect(execId)
-  const {stdout, stderr} = demux(Buffer.concat(chunks))
-  return {exitCode: info.ExitCode ?? null, output: stdout + stderr, timedOut: false}
+  return {exitCode: info.ExitCode ?? null, ...demux(Buffer.concat(chunks)), timedOut: false}
+}
+
+/** Runs a command in a running container and waits for it, bounded by `timeoutMs`; stdout and stderr as one text. */
+export async function execIn(engine: Pick<EnginePort, 'exec'>, containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+  const result = await execCollect(engine, containerId, {Cmd: cmd}, timeoutMs)
+  return {exitCode: result.exitCode, output: result.stdout + result.stderr, timedOut: result.timedOut}
 }
 
 /**

@@ -17,7 +17,7 @@ export async function prepareUpProject(connecting: Promise<EngineConnection>, re
   const loaded = loadWorkspaceProject(request)
   loaded.project = applyImageMap(loaded.project, workspace.config.images)
   const conn = await connecting
-  const host = await detectHostContext(conn.docker, workspace.root)
+  const host = await detectHostContext(conn.engine, workspace.root)
   loaded.project = translateBindSources(loaded.project, host, [workspace.root, bundledComposeDir, ...loaded.configFiles.map((file) => dirname(file))])
   return {conn, loaded, host}
 }

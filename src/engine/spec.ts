@@ -120,7 +120,7 @@ export function volumesFrom(project: Project, service: Service): string[] | unde
   })
 }
 
-/** A service as dockerode's create-container options, with Compose's labels. Pure. */
+/** A service as the Engine API's create-container body (with `name`), with Compose's labels. Pure. */
 export function containerSpec(ctx: SpecContext, service: Service, number = 1): ContainerCreate {
   const {project} = ctx.loaded
   const networks = serviceNetworks(service)

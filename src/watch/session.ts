@@ -6,10 +6,11 @@
 import {existsSync} from 'node:fs'
 import type {Readable} from 'node:stream'
 
-import type Dockerode from 'dockerode'
 
 import type {LoadedProject, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
+import {jsonLines} from '../docker/json-lines.js'
+import type {ContainerSummary, EnginePort} from '../docker/port.js'
 import {logTail} from '../engine/container-io.js'
 import {buildImage} from '../engine/images.js'
 import {Label} from '../engine/labels.js'
@@ -56,7 +57,7 @@ export interface WatchSessionOptions {
 }
 
 export class WatchSession {
-  private readonly docker: Dockerode
+  private readonly engine: EnginePort
   private readonly rules = new Map<string, CompiledRule[]>()
   private readonly status = new Map<string, ServiceStatus>()
   private readonly queues = new Map<string, Promise<void>>()
@@ -74,7 +75,7 @@ export class WatchSession {
     private readonly loaded: LoadedProject,
     private readonly options: WatchSessionOptions,
   ) {
-    this.docker = conn.docker
+    this.engine = conn.engine
     this.debouncer = new Debouncer((batch) => this.applyBatch(batch), options.debounceMs ?? 50)
     for (const name of options.services) {
       const service = loaded.project.services[name] as Service | undefined
@@ -177,8 +178,8 @@ export class WatchSession {
   private async apply(service: string, plan: ServicePlan): Promise<void> {
     if (this.closed) return
     if (plan.rebuild) return this.doRebuild(service)
-    const container = await this.containerOf(service)
-    if (!container) {
+    const containerId = await this.containerOf(service)
+    if (!containerId) {
       this.options.emit({type: 'warning', message: `${service}: no container to sync to (start it with \`b\` to rebuild, or tta dev)`})
       return
     }
@@ -187,7 +188,7 @@ export class WatchSession {
       this.begin(service, 'sync')
       const rules = this.rules.get(service) ?? []
       try {
-        const result = await syncToContainer(container, plan, {
+        const result = await syncToContainer(this.engine, containerId, plan, {
           keep: (hostPath) => rules.some((c) => c.rule.action.startsWith('sync') && ruleMatch(c, hostPath) !== undefined),
           onRetry: (error, attempt) => this.options.emit({type: 'retry', service, action: 'sync', attempt, error: error.message}),
         })
@@ -199,7 +200,7 @@ export class WatchSession {
       }
     }
     // A crashed container gets the new files and is started again: the change may be the fix.
-    const info = await container.inspect().catch(() => undefined)
+    const info = await this.engine.containers.inspect(containerId).catch(() => undefined)
     if (info && !info.State.Running && !plan.restart) {
       await this.doRestart(service)
       return
@@ -209,7 +210,7 @@ export class WatchSession {
       const t = Date.now()
       this.begin(service, 'exec')
       try {
-        await execArgv(container, exec.command, exec)
+        await execArgv(this.engine, containerId, exec.command, exec)
         this.finish(service, 'exec', t, exec.command.join(' '))
       } catch (error) {
         this.fail(service, 'exec', t, error as Error)
@@ -218,22 +219,22 @@ export class WatchSession {
   }
 
   private async doRestart(service: string): Promise<void> {
-    const container = await this.containerOf(service)
+    const containerId = await this.containerOf(service)
     const t = Date.now()
     this.begin(service, 'restart')
-    if (!container) {
+    if (!containerId) {
       this.fail(service, 'restart', t, new Error('no container (start the stack with tta dev)'))
       return
     }
-    this.expectedStops.add(container.id)
+    this.expectedStops.add(containerId)
     try {
-      await container.restart({t: 10})
+      await this.engine.containers.restart(containerId, {timeoutS: 10})
       this.finish(service, 'restart', t)
     } catch (error) {
       this.fail(service, 'restart', t, error as Error)
     } finally {
       // The die event may arrive just after restart() returns; a crash later on must still count.
-      setTimeout(() => this.expectedStops.delete(container.id), 500).unref()
+      setTimeout(() => this.expectedStops.delete(containerId), 500).unref()
     }
   }
 
@@ -250,13 +251,13 @@ export class WatchSession {
       return
     }
     try {
-      await buildImage(this.docker, {project: this.loaded.project.name, service: definition, onOutput: (line) => this.options.emit({type: 'build-output', service, line})})
+      await buildImage(this.engine, {project: this.loaded.project.name, service: definition, onOutput: (line) => this.options.emit({type: 'build-output', service, line})})
     } catch (error) {
       this.fail(service, 'rebuild', t, new Error(`build failed, the running container is kept: ${(error as Error).message}`))
       return
     }
     const old = await this.containerOf(service)
-    if (old) this.expectedStops.add(old.id)
+    if (old) this.expectedStops.add(old)
     try {
       const result = await up(this.conn, this.loaded, {services: [service], timeoutMs: this.options.readyTimeoutMs ?? 300_000, emit: () => undefined, host: this.options.host})
       const outcome = result.outcomes.find((o) => o.service === service)
@@ -265,7 +266,7 @@ export class WatchSession {
       this.fail(service, 'rebuild', t, error as Error)
     } finally {
       // Removed (its die came while up() ran) or kept untouched: either way its next death is a crash.
-      if (old) this.expectedStops.delete(old.id)
+      if (old) this.expectedStops.delete(old)
     }
     await this.refreshStates()
   }
@@ -296,17 +297,18 @@ export class WatchSession {
     this.options.emit({type: 'action', service, action, status: 'failed', elapsedMs, error: error.message})
   }
 
-  private async containerOf(service: string): Promise<Dockerode.Container | undefined> {
-    const list = await this.docker.listContainers({all: true, filters: {label: [`${Label.project}=${this.loaded.project.name}`, `${Label.service}=${service}`, `${Label.oneoff}=False`]}})
+  /** The service's container id (a running one first). */
+  private async containerOf(service: string): Promise<string | undefined> {
+    const list = await this.engine.containers.list({all: true, filters: {label: [`${Label.project}=${this.loaded.project.name}`, `${Label.service}=${service}`, `${Label.oneoff}=False`]}})
     const running = list.find((c) => c.State === 'running') ?? list[0]
-    return running ? this.docker.getContainer(running.Id) : undefined
+    return running?.Id
   }
 
   private async refreshStates(): Promise<void> {
     if (this.closed) return
-    let list: Dockerode.ContainerInfo[]
+    let list: ContainerSummary[]
     try {
-      list = await this.docker.listContainers({all: true, filters: {label: [`${Label.project}=${this.loaded.project.name}`, `${Label.oneoff}=False`]}})
+      list = await this.engine.containers.list({all: true, filters: {label: [`${Label.project}=${this.loaded.project.name}`, `${Label.oneoff}=False`]}})
     } catch {
       return
     }
@@ -326,34 +328,21 @@ export class WatchSession {
 
   /** A container that dies on its own is reported with its log tail; watching goes on. */
   private async followDeaths(): Promise<void> {
-    const stream = (await this.docker.getEvents({filters: {type: ['container'], event: ['die'], label: [`${Label.project}=${this.loaded.project.name}`]}})) as Readable
+    const stream = await this.engine.events.follow({type: ['container'], event: ['die'], label: [`${Label.project}=${this.loaded.project.name}`]})
     this.events = stream
-    let buffer = ''
-    stream.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8')
-      let newline: number
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline)
-        buffer = buffer.slice(newline + 1)
-        try {
-          void this.onDie(JSON.parse(line) as {id?: string; Actor?: {Attributes?: Record<string, string>}})
-        } catch {
-          // A partial or non-JSON line: nothing to report.
-        }
-      }
-    })
+    const lines = jsonLines<{id?: string; Actor?: {Attributes?: Record<string, string>}}>((event) => void this.onDie(event))
+    stream.on('data', (chunk: Buffer) => lines.push(chunk))
     stream.on('error', () => undefined)
   }
 
   private async onDie(event: {id?: string; Actor?: {Attributes?: Record<string, string>}}): Promise<void> {
     const service = event.Actor?.Attributes?.[Label.service]
     if (!service || !this.status.has(service) || !event.id || this.expectedStops.has(event.id) || this.closed) return
-    const container = this.docker.getContainer(event.id)
-    const info = await container.inspect().catch(() => undefined)
+    const info = await this.engine.containers.inspect(event.id).catch(() => undefined)
     // A clean exit or SIGTERM (tta stop, docker stop) is not a crash; SIGKILL (137) may be the OOM killer.
     const exitCode = Number(event.Actor?.Attributes?.exitCode ?? info?.State.ExitCode)
     if (exitCode === 0 || exitCode === 143) return
-    const logs = await logTail(container, 15, info?.Config.Tty ?? false)
+    const logs = await logTail(this.engine, event.id, 15, info?.Config.Tty ?? false)
     this.options.emit({type: 'crashed', service, exitCode: Number.isNaN(exitCode) ? undefined : exitCode, logs})
     await this.refreshStates()
   }

@@ -7,8 +7,8 @@
 import {Duplex, PassThrough, Readable} from 'node:stream'
 import type Dockerode from 'dockerode'
 
-import {dockerodePort} from '../../src/docker/engine-port.js'
 import type {EnginePort} from '../../src/docker/port.js'
+import {fakePort} from './fake-port.js'
 
 /** A process run by an exec or a one-off container: its command, environment and the bytes sent to its stdin. */
 export interface FakeRun {
@@ -150,9 +150,9 @@ export class FakeDocker {
   constructor(readonly behave: (service: string, image: string) => FakeBehaviour = () => ({})) {}
 
   private port: EnginePort | undefined
-  /** The engine port over this fake, through the same adapter the real client uses. */
+  /** The engine port over this fake: what the services under test are given. */
   get engine(): EnginePort {
-    this.port ??= dockerodePort(this.docker)
+    this.port ??= fakePort(this.docker)
     return this.port
   }
 

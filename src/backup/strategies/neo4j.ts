@@ -32,7 +32,7 @@ function oneOff(ctx: BackupContext | RestoreContext, purpose: string, cmd: strin
 export const LIST_DATABASES = ['sh', '-c', 'for d in "$1"/databases/*/; do [ -d "$d" ] && basename "$d"; done; true', 'sh', DATA_DIR]
 
 async function databases(ctx: BackupContext | RestoreContext): Promise<string[]> {
-  const listed = await runOneOff(ctx.docker, {...oneOff(ctx, 'backup', LIST_DATABASES), entrypoint: []}, {signal: ctx.signal})
+  const listed = await runOneOff(ctx.engine, {...oneOff(ctx, 'backup', LIST_DATABASES), entrypoint: []}, {signal: ctx.signal})
   expectSuccess(listed, 'listing the neo4j databases')
   return listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()
 }
@@ -41,11 +41,10 @@ export const neo4jStrategy: Strategy = {
   name: 'neo4j',
 
   async backup(ctx): Promise<BackupOutcome> {
-    const container = ctx.docker.getContainer(ctx.target.id)
-    const version = await execStream(container, ['neo4j-admin', '--version'], {signal: ctx.signal}).catch(() => undefined)
+    const version = await execStream(ctx.engine, ctx.target.id, ['neo4j-admin', '--version'], {signal: ctx.signal}).catch(() => undefined)
     const wasRunning = ctx.target.state === 'running'
     ctx.note(`stopping ${ctx.target.service} for its dump (Neo4j Community cannot dump online)`)
-    await stopContainer(ctx.docker, ctx.target.id)
+    await stopContainer(ctx.engine, ctx.target.id)
     try {
       const names = await databases(ctx)
       if (names.length === 0) throw new StrategyError(`no databases under ${DATA_DIR}/databases`)
@@ -53,7 +52,7 @@ export const neo4jStrategy: Strategy = {
       for (const db of names) {
         const name = ctx.fileName(`${ctx.target.service}.${safeComponent(db)}.dump`)
         const captured = await captureToFile(ctx, name, `neo4j-admin database dump ${db}`, (stdout) =>
-          runOneOff(ctx.docker, oneOff(ctx, 'backup', ['neo4j-admin', 'database', 'dump', db, '--to-stdout']), {stdout, signal: ctx.signal}),
+          runOneOff(ctx.engine, oneOff(ctx, 'backup', ['neo4j-admin', 'database', 'dump', db, '--to-stdout']), {stdout, signal: ctx.signal}),
         )
         files.push({file: captured.file, bytes: captured.bytes, sha256: captured.sha256, database: db})
       }
@@ -62,28 +61,28 @@ export const neo4jStrategy: Strategy = {
       if (wasRunning) {
         ctx.note(`starting ${ctx.target.service} again`)
         // Not bound to the abort signal: an interrupted backup must still leave neo4j running.
-        await startAndWait(ctx.docker, ctx.target, ctx.readyTimeoutMs)
+        await startAndWait(ctx.engine, ctx.target, ctx.readyTimeoutMs)
       }
     }
   },
 
   async restore(ctx, entry: ServiceBackup): Promise<void> {
     ctx.note(`stopping ${ctx.target.service}`)
-    await stopContainer(ctx.docker, ctx.target.id)
+    await stopContainer(ctx.engine, ctx.target.id)
     for (const file of entry.files) {
       ctx.note(`loading database ${file.database}`)
-      const loaded = await runOneOff(ctx.docker, oneOff(ctx, 'restore', ['neo4j-admin', 'database', 'load', file.database ?? '', '--from-stdin', '--overwrite-destination=true']), {
+      const loaded = await runOneOff(ctx.engine, oneOff(ctx, 'restore', ['neo4j-admin', 'database', 'load', file.database ?? '', '--from-stdin', '--overwrite-destination=true']), {
         stdin: ctx.open(file),
         signal: ctx.signal,
       })
       expectSuccess(loaded, `neo4j-admin database load ${file.database}`)
     }
     ctx.note(`starting ${ctx.target.service}`)
-    await startAndWait(ctx.docker, ctx.target, ctx.readyTimeoutMs, ctx.signal)
+    await startAndWait(ctx.engine, ctx.target, ctx.readyTimeoutMs, ctx.signal)
   },
 
   async check(ctx, entry): Promise<string> {
-    const listed = await execStream(ctx.docker.getContainer(ctx.target.id), ['ls', `${DATA_DIR}/databases`], {signal: ctx.signal})
+    const listed = await execStream(ctx.engine, ctx.target.id, ['ls', `${DATA_DIR}/databases`], {signal: ctx.signal})
     const present = new Set(expectSuccess(listed, 'listing the neo4j databases').stdout.split(/\s+/).filter(Boolean))
     const missing = entry.files.map((f) => f.database ?? '').filter((db) => !present.has(db))
     if (missing.length > 0) throw new CheckFailed(`database(s) missing after the load: ${missing.join(', ')}`)
@@ -93,7 +92,7 @@ export const neo4jStrategy: Strategy = {
   async verify(ctx, entry): Promise<string> {
     for (const file of entry.files) {
       const loaded = await runOneOff(
-        ctx.docker,
+        ctx.engine,
         {
           project: ctx.project,
           service: ctx.target.service,

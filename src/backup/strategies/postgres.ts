@@ -1,6 +1,6 @@
 import {Readable, type Duplex} from 'node:stream'
-import type Dockerode from 'dockerode'
 
+import type {EnginePort} from '../../docker/port.js'
 import {safeComponent, type BackupFile, type ServiceBackup} from '../manifest.js'
 import {DockerDemux, execStream, InterruptedError, lastLines, startThrowaway} from '../streams.js'
 import {captureToFile, expectSuccess, randomSecret, sleep} from './common.js'
@@ -49,8 +49,8 @@ function access(env: Record<string, string>, user?: string): PgAccess {
 
 const psql = (pg: PgAccess, db: string): string[] => ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', pg.user, '-d', db]
 
-async function query(container: Dockerode.Container, pg: PgAccess, db: string, sql: string, signal?: AbortSignal): Promise<string> {
-  const result = await execStream(container, psql(pg, db), {stdin: Readable.from([sql]), env: pg.env, signal})
+async function query(engine: Pick<EnginePort, 'exec'>, containerId: string, pg: PgAccess, db: string, sql: string, signal?: AbortSignal): Promise<string> {
+  const result = await execStream(engine, containerId, psql(pg, db), {stdin: Readable.from([sql]), env: pg.env, signal})
   return expectSuccess(result, `psql on ${db}`).stdout
 }
 
@@ -81,9 +81,9 @@ class PsqlSession {
     socket.on('error', end)
   }
 
-  static async open(container: Dockerode.Container, pg: PgAccess, db: string): Promise<PsqlSession> {
-    const exec = await container.exec({Cmd: psql(pg, db), AttachStdin: true, AttachStdout: true, AttachStderr: true, Env: pg.env})
-    const socket = (await exec.start({hijack: true, stdin: true})) as Duplex
+  static async open(engine: Pick<EnginePort, 'exec'>, containerId: string, pg: PgAccess, db: string): Promise<PsqlSession> {
+    const execId = await engine.exec.create(containerId, {Cmd: psql(pg, db), AttachStdin: true, Env: pg.env})
+    const socket = await engine.exec.start(execId, {stdin: true})
     const demux = new DockerDemux()
     socket.pipe(demux)
     return new PsqlSession(socket, demux)
@@ -120,9 +120,10 @@ class PsqlSession {
   }
 }
 
-async function serverInfo(container: Dockerode.Container, pg: PgAccess, signal?: AbortSignal): Promise<{version: string; versionNum: number; databases: string[]}> {
+async function serverInfo(engine: Pick<EnginePort, 'exec'>, containerId: string, pg: PgAccess, signal?: AbortSignal): Promise<{version: string; versionNum: number; databases: string[]}> {
   const out = await query(
-    container,
+    engine,
+    containerId,
     pg,
     'postgres',
     `SELECT 'v:' || current_setting('server_version'); SELECT 'n:' || current_setting('server_version_num');
@@ -141,15 +142,15 @@ SELECT 'o:' || count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relname
   }
 }
 
-async function dumpDatabase(ctx: BackupContext, container: Dockerode.Container, pg: PgAccess, db: string): Promise<BackupFile> {
-  const session = await PsqlSession.open(container, pg, db)
+async function dumpDatabase(ctx: BackupContext, pg: PgAccess, db: string): Promise<BackupFile> {
+  const session = await PsqlSession.open(ctx.engine, ctx.target.id, pg, db)
   try {
     session.send(`SET lock_timeout = '60s';\nBEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT 'snapshot:' || pg_export_snapshot();\n\\echo tta:snapshot\n`)
     const snapshot = (await session.until('tta:snapshot', ctx.signal)).find((l) => l.startsWith('snapshot:'))?.slice('snapshot:'.length)
     if (!snapshot) throw new StrategyError(`could not export a snapshot of database ${db}`)
     const name = ctx.fileName(`${ctx.target.service}.${safeComponent(db)}.pgdump`)
     const dumping = captureToFile(ctx, name, `pg_dump of ${db}`, (stdout) =>
-      execStream(container, ['pg_dump', '-Fc', '--lock-wait-timeout=60000', `--snapshot=${snapshot}`, '-U', pg.user, '-d', db], {stdout, env: pg.env, signal: ctx.signal, stopWithClient: true}),
+      execStream(ctx.engine, ctx.target.id, ['pg_dump', '-Fc', '--lock-wait-timeout=60000', `--snapshot=${snapshot}`, '-U', pg.user, '-d', db], {stdout, env: pg.env, signal: ctx.signal, stopWithClient: true}),
     )
     // Counted in the exported snapshot while pg_dump reads it.
     session.send(`${COUNT_ROWS_SQL}\\echo tta:counts\n`)
@@ -164,20 +165,20 @@ async function dumpDatabase(ctx: BackupContext, container: Dockerode.Container, 
 }
 
 /** Drops the database (closing its connections) and recreates it from the dump. */
-async function restoreDatabase(container: Dockerode.Container, pg: PgAccess, versionNum: number, db: string, source: Readable, signal?: AbortSignal): Promise<void> {
+async function restoreDatabase(engine: Pick<EnginePort, 'exec'>, containerId: string, pg: PgAccess, versionNum: number, db: string, source: Readable, signal?: AbortSignal): Promise<void> {
   const drop =
     versionNum >= 130_000
       ? ['-c', `DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`]
       : ['-c', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLiteral(db)} AND pid <> pg_backend_pid()`, '-c', `DROP DATABASE IF EXISTS ${quoteIdent(db)}`]
   // template1 always exists, and the dump recreates from template0, so nothing competes for it.
-  expectSuccess(await execStream(container, [...psql(pg, 'template1'), ...drop], {env: pg.env, signal}), `dropping database ${db}`)
-  const restored = await execStream(container, ['pg_restore', '--create', '--exit-on-error', '-U', pg.user, '-d', 'template1'], {stdin: source, env: pg.env, signal})
+  expectSuccess(await execStream(engine, containerId, [...psql(pg, 'template1'), ...drop], {env: pg.env, signal}), `dropping database ${db}`)
+  const restored = await execStream(engine, containerId, ['pg_restore', '--create', '--exit-on-error', '-U', pg.user, '-d', 'template1'], {stdin: source, env: pg.env, signal})
   expectSuccess(restored, `pg_restore of ${db}`)
 }
 
-async function compareRows(container: Dockerode.Container, pg: PgAccess, file: BackupFile, signal?: AbortSignal): Promise<string> {
+async function compareRows(engine: Pick<EnginePort, 'exec'>, containerId: string, pg: PgAccess, file: BackupFile, signal?: AbortSignal): Promise<string> {
   const db = file.database ?? ''
-  const now = parseRowCounts(await query(container, pg, db, COUNT_ROWS_SQL, signal))
+  const now = parseRowCounts(await query(engine, containerId, pg, db, COUNT_ROWS_SQL, signal))
   const expected = file.rows ?? {}
   const problems: string[] = []
   for (const [table, rows] of Object.entries(expected)) {
@@ -194,36 +195,33 @@ export const postgresStrategy: Strategy = {
   name: 'postgres',
 
   async backup(ctx): Promise<BackupOutcome> {
-    const container = ctx.docker.getContainer(ctx.target.id)
     const pg = access(ctx.target.env)
-    const info = await serverInfo(container, pg, ctx.signal)
+    const info = await serverInfo(ctx.engine, ctx.target.id, pg, ctx.signal)
     if (info.databases.length === 0) throw new StrategyError('no databases to dump')
     const files: BackupFile[] = []
-    for (const db of info.databases) files.push(await dumpDatabase(ctx, container, pg, db))
+    for (const db of info.databases) files.push(await dumpDatabase(ctx, pg, db))
     return {serverVersion: info.version, files, user: pg.user}
   },
 
   async restore(ctx, entry: ServiceBackup): Promise<void> {
-    const container = ctx.docker.getContainer(ctx.target.id)
     const pg = access(ctx.target.env, entry.user)
-    const info = await serverInfo(container, pg, ctx.signal)
+    const info = await serverInfo(ctx.engine, ctx.target.id, pg, ctx.signal)
     for (const file of entry.files) {
       ctx.note(`restoring database ${file.database}`)
-      await restoreDatabase(container, pg, info.versionNum, file.database ?? '', ctx.open(file), ctx.signal)
+      await restoreDatabase(ctx.engine, ctx.target.id, pg, info.versionNum, file.database ?? '', ctx.open(file), ctx.signal)
     }
   },
 
   async check(ctx, entry): Promise<string> {
-    const container = ctx.docker.getContainer(ctx.target.id)
     const pg = access(ctx.target.env, entry.user)
     const results: string[] = []
-    for (const file of entry.files) results.push(await compareRows(container, pg, file, ctx.signal))
+    for (const file of entry.files) results.push(await compareRows(ctx.engine, ctx.target.id, pg, file, ctx.signal))
     return results.join('; ')
   },
 
   async verify(ctx, entry): Promise<string> {
     const pg: PgAccess = {user: entry.user ?? 'postgres', env: []}
-    const container = await startThrowaway(ctx.docker, {
+    const containerId = await startThrowaway(ctx.engine, {
       project: ctx.project,
       service: ctx.target.service,
       purpose: 'verify',
@@ -232,27 +230,27 @@ export const postgresStrategy: Strategy = {
       removeVolumes: true,
     })
     try {
-      await waitPostgres(container, pg, ctx.readyTimeoutMs, ctx.signal)
-      const info = await serverInfo(container, pg, ctx.signal)
+      await waitPostgres(ctx.engine, containerId, pg, ctx.readyTimeoutMs, ctx.signal)
+      const info = await serverInfo(ctx.engine, containerId, pg, ctx.signal)
       const results: string[] = []
       for (const file of entry.files) {
-        await restoreDatabase(container, pg, info.versionNum, file.database ?? '', ctx.open(file), ctx.signal)
-        results.push(await compareRows(container, pg, file, ctx.signal))
+        await restoreDatabase(ctx.engine, containerId, pg, info.versionNum, file.database ?? '', ctx.open(file), ctx.signal)
+        results.push(await compareRows(ctx.engine, containerId, pg, file, ctx.signal))
       }
       return `loaded into a throwaway ${entry.image}: ${results.join('; ')}`
     } finally {
-      await container.remove({force: true, v: true}).catch(() => undefined)
+      await ctx.engine.containers.remove(containerId, {force: true, volumes: true}).catch(() => undefined)
     }
   },
 }
 
 /** A fresh server is ready once it accepts TCP on 127.0.0.1 (its first-boot init server is socket-only). */
-async function waitPostgres(container: Dockerode.Container, pg: PgAccess, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+async function waitPostgres(engine: Pick<EnginePort, 'containers' | 'exec'>, containerId: string, pg: PgAccess, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const state = (await container.inspect()).State
+    const state = (await engine.containers.inspect(containerId)).State
     if (!state.Running) throw new StrategyError(`the throwaway postgres exited (code ${state.ExitCode}) before it was ready`)
-    const probe = await execStream(container, ['pg_isready', '-h', '127.0.0.1', '-U', pg.user, '-d', 'postgres'], {signal})
+    const probe = await execStream(engine, containerId, ['pg_isready', '-h', '127.0.0.1', '-U', pg.user, '-d', 'postgres'], {signal})
     if (probe.exitCode === 0) return
     if (Date.now() > deadline) throw new StrategyError(`the throwaway postgres was not ready within ${Math.round(timeoutMs / 1000)} s`)
     await sleep(200)

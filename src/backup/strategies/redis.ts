@@ -1,7 +1,7 @@
 import {posix} from 'node:path'
 import {Transform, type TransformCallback} from 'node:stream'
-import type Dockerode from 'dockerode'
 
+import type {EnginePort} from '../../docker/port.js'
 import type {KeyspaceCount, ServiceBackup} from '../manifest.js'
 import {execStream, runOneOff} from '../streams.js'
 import {startAndWait, stopContainer, type Target} from '../targets.js'
@@ -78,8 +78,8 @@ export function rdbToStdout(cli: string[], major: number): string[] {
   return ['sh', '-c', 't=$(mktemp) && "$@" --rdb "$t" >&2 && cat "$t"; s=$?; rm -f "$t"; exit $s', 'sh', ...cli]
 }
 
-async function info(container: Dockerode.Container, redis: RedisAccess, signal?: AbortSignal): Promise<Record<string, string>> {
-  const result = expectSuccess(await execStream(container, [...redis.cli, 'INFO'], {env: redis.env, signal}), 'redis-cli INFO')
+async function info(engine: Pick<EnginePort, 'exec'>, containerId: string, redis: RedisAccess, signal?: AbortSignal): Promise<Record<string, string>> {
+  const result = expectSuccess(await execStream(engine, containerId, [...redis.cli, 'INFO'], {env: redis.env, signal}), 'redis-cli INFO')
   const parsed = parseInfo(result.stdout)
   if (!parsed.redis_version) throw new StrategyError(`redis-cli INFO: ${result.stdout.trim().split('\n')[0] || 'no answer'} (does the service set REDISCLI_AUTH or --requirepass?)`)
   return parsed
@@ -107,14 +107,14 @@ export class RdbEndMarkStripper extends Transform {
 }
 
 /** One CONFIG value; undefined when CONFIG is unavailable (renamed or disabled). */
-async function configGet(container: Dockerode.Container, redis: RedisAccess, key: string, signal?: AbortSignal): Promise<string | undefined> {
-  const result = await execStream(container, [...redis.cli, 'CONFIG', 'GET', key], {env: redis.env, signal})
+async function configGet(engine: Pick<EnginePort, 'exec'>, containerId: string, redis: RedisAccess, key: string, signal?: AbortSignal): Promise<string | undefined> {
+  const result = await execStream(engine, containerId, [...redis.cli, 'CONFIG', 'GET', key], {env: redis.env, signal})
   const lines = result.stdout.split('\n').map((l) => l.trim())
   return result.exitCode === 0 && lines[0] === key ? lines[1] : undefined
 }
 
-async function configSet(container: Dockerode.Container, redis: RedisAccess, key: string, value: string, signal?: AbortSignal): Promise<void> {
-  await execStream(container, [...redis.cli, 'CONFIG', 'SET', key, value], {env: redis.env, signal}).catch(() => undefined)
+async function configSet(engine: Pick<EnginePort, 'exec'>, containerId: string, redis: RedisAccess, key: string, value: string, signal?: AbortSignal): Promise<void> {
+  await execStream(engine, containerId, [...redis.cli, 'CONFIG', 'SET', key, value], {env: redis.env, signal}).catch(() => undefined)
 }
 
 /** Lets bytes through and remembers the first few, to check a file's magic. */
@@ -140,7 +140,7 @@ async function persistenceConfig(ctx: RestoreContext, redis: RedisAccess): Promi
   const fromCmd = (name: string, fallback: string): string => redisOption(target.cmd, name) ?? fallback
   let config: Record<string, string> = {}
   if (target.state === 'running') {
-    const result = await execStream(ctx.docker.getContainer(target.id), [...redis.cli, 'CONFIG', 'GET', '*'], {env: redis.env, signal: ctx.signal})
+    const result = await execStream(ctx.engine, target.id, [...redis.cli, 'CONFIG', 'GET', '*'], {env: redis.env, signal: ctx.signal})
     const lines = result.stdout.split('\n').map((l) => l.replace(/\r$/, ''))
     if (result.exitCode === 0) for (let i = 0; i + 1 < lines.length; i += 2) config[lines[i] as string] = lines[i + 1] as string
     if (!config.dir) config = {}
@@ -216,29 +216,29 @@ export const redisStrategy: Strategy = {
   name: 'redis',
 
   async backup(ctx): Promise<BackupOutcome> {
-    const container = ctx.docker.getContainer(ctx.target.id)
-    const redis = access(ctx.target)
-    const before = await info(container, redis, ctx.signal)
+    const {engine, target} = ctx
+    const redis = access(target)
+    const before = await info(engine, target.id, redis, ctx.signal)
     const major = Number((before.redis_version ?? '0').split('.')[0])
-    const name = ctx.fileName(`${ctx.target.service}.rdb`)
+    const name = ctx.fileName(`${target.service}.rdb`)
     const head = new Head()
     // redis-cli < 7 cannot write the RDB to stdout: it goes through a temporary file in the container.
     const cmd = rdbToStdout(redis.cli, major)
     // A diskless sync waits repl-diskless-sync-delay (5 s by default) for more replicas to join:
     // lifted for the dump, then put back.
-    const delay = await configGet(container, redis, 'repl-diskless-sync-delay', ctx.signal)
-    if (delay && delay !== '0') await configSet(container, redis, 'repl-diskless-sync-delay', '0', ctx.signal)
+    const delay = await configGet(engine, target.id, redis, 'repl-diskless-sync-delay', ctx.signal)
+    if (delay && delay !== '0') await configSet(engine, target.id, redis, 'repl-diskless-sync-delay', '0', ctx.signal)
     let captured
     try {
-      captured = await captureToFile(ctx, name, 'redis-cli --rdb', (stdout) => execStream(container, cmd, {stdout, env: redis.env, signal: ctx.signal, stopWithClient: true}), {
+      captured = await captureToFile(ctx, name, 'redis-cli --rdb', (stdout) => execStream(engine, target.id, cmd, {stdout, env: redis.env, signal: ctx.signal, stopWithClient: true}), {
         before: new RdbEndMarkStripper(),
         through: head,
         validate: () => (head.head.subarray(0, 5).toString('latin1') === 'REDIS' ? undefined : 'redis-cli --rdb did not produce an RDB file'),
       })
     } finally {
-      if (delay && delay !== '0') await configSet(container, redis, 'repl-diskless-sync-delay', delay)
+      if (delay && delay !== '0') await configSet(engine, target.id, redis, 'repl-diskless-sync-delay', delay)
     }
-    const after = await info(container, redis, ctx.signal)
+    const after = await info(engine, target.id, redis, ctx.signal)
     const keyspace = parseKeyspace(after)
     return {
       serverVersion: before.redis_version ?? null,
@@ -253,9 +253,9 @@ export const redisStrategy: Strategy = {
     if (!file) throw new StrategyError('the backup has no RDB file')
     const config = await persistenceConfig(ctx, access(ctx.target))
     ctx.note(`stopping ${ctx.target.service}`)
-    await stopContainer(ctx.docker, ctx.target.id)
+    await stopContainer(ctx.engine, ctx.target.id)
     const placed = await runOneOff(
-      ctx.docker,
+      ctx.engine,
       {
         project: ctx.project,
         service: ctx.target.service,
@@ -278,11 +278,11 @@ export const redisStrategy: Strategy = {
     )
     expectSuccess(placed, 'placing the RDB in the volume')
     ctx.note(`starting ${ctx.target.service}`)
-    await startAndWait(ctx.docker, ctx.target, ctx.readyTimeoutMs, ctx.signal)
+    await startAndWait(ctx.engine, ctx.target, ctx.readyTimeoutMs, ctx.signal)
   },
 
   async check(ctx, entry): Promise<string> {
-    const actual = parseKeyspace(await info(ctx.docker.getContainer(ctx.target.id), access(ctx.target), ctx.signal))
+    const actual = parseKeyspace(await info(ctx.engine, ctx.target.id, access(ctx.target), ctx.signal))
     return compare(entry, actual)
   },
 
@@ -290,7 +290,7 @@ export const redisStrategy: Strategy = {
     const file = entry.files[0]
     if (!file) throw new StrategyError('the backup has no RDB file')
     const result = await runOneOff(
-      ctx.docker,
+      ctx.engine,
       {project: ctx.project, service: ctx.target.service, purpose: 'verify', image: entry.image, entrypoint: ['sh', '-c', LOAD_RDB], cmd: [], removeVolumes: true},
       {stdin: ctx.open(file), signal: ctx.signal},
     )

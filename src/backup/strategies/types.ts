@@ -1,13 +1,14 @@
 import type {Readable} from 'node:stream'
-import type Dockerode from 'dockerode'
 
+import type {EnginePort} from '../../docker/port.js'
 import type {BackupFile, KeyspaceCount, ServiceBackup, StrategyName} from '../manifest.js'
 import type {FileSink} from '../store.js'
 import type {Target} from '../targets.js'
 
 /** What a strategy may use while it backs a service up. */
 export interface BackupContext {
-  docker: Dockerode
+  /** Containers and exec for dumps and one-offs; archive to read volumes. */
+  engine: Pick<EnginePort, 'containers' | 'exec' | 'archive'>
   project: string
   target: Target
   signal?: AbortSignal
@@ -30,7 +31,7 @@ export interface BackupOutcome {
 
 /** What a strategy may use while it restores a service (whose files are already verified). */
 export interface RestoreContext {
-  docker: Dockerode
+  engine: Pick<EnginePort, 'containers' | 'exec'>
   project: string
   target: Target
   signal?: AbortSignal

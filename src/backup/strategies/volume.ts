@@ -1,5 +1,4 @@
 import {posix} from 'node:path'
-import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {safeComponent, type BackupFile, type ServiceBackup} from '../manifest.js'
@@ -49,24 +48,24 @@ export const volumeStrategy: Strategy = {
   name: 'volume',
 
   async backup(ctx): Promise<BackupOutcome> {
-    const container = ctx.docker.getContainer(ctx.target.id)
-    if (ctx.target.volumes.length === 0) throw new StrategyError('no named volumes')
-    const pause = ctx.target.state === 'running'
+    const {engine, target} = ctx
+    if (target.volumes.length === 0) throw new StrategyError('no named volumes')
+    const pause = target.state === 'running'
     if (pause) {
-      ctx.note(`pausing ${ctx.target.service} while its volumes are copied`)
-      await container.pause()
+      ctx.note(`pausing ${target.service} while its volumes are copied`)
+      await engine.containers.pause(target.id)
     }
     try {
       const files: BackupFile[] = []
-      for (const volume of ctx.target.volumes) {
-        const name = ctx.fileName(`${ctx.target.service}.${safeComponent(volume.key)}.tar`)
+      for (const volume of target.volumes) {
+        const name = ctx.fileName(`${target.service}.${safeComponent(volume.key)}.tar`)
         const counter = new TarCounter()
         const captured = await captureToFile(
           ctx,
           name,
           `reading ${volume.destination}`,
           async (stdout) => {
-            const archive = (await container.getArchive({path: volume.destination})) as unknown as Readable
+            const archive = await engine.archive.get(target.id, volume.destination)
             await pipeline(archive, stdout, {signal: ctx.signal})
             return {exitCode: 0, stdout: '', stderr: ''}
           },
@@ -76,7 +75,7 @@ export const volumeStrategy: Strategy = {
       }
       return {serverVersion: null, files}
     } finally {
-      if (pause) await container.unpause().catch(() => undefined)
+      if (pause) await engine.containers.unpause(target.id).catch(() => undefined)
     }
   },
 
@@ -85,12 +84,12 @@ export const volumeStrategy: Strategy = {
     const unmatched = wanted.filter((w) => !w.volume).map((w) => w.file.mount)
     if (unmatched.length > 0) throw new StrategyError(`${ctx.target.service} has no named volume at ${unmatched.join(', ')} any more`)
     ctx.note(`stopping ${ctx.target.service}`)
-    await stopContainer(ctx.docker, ctx.target.id)
+    await stopContainer(ctx.engine, ctx.target.id)
     for (const {file, volume} of wanted) {
       const base = posix.basename(file.mount ?? '') || 'root'
       ctx.note(`unpacking ${file.file} into ${volume?.name}`)
       const result = await runOneOff(
-        ctx.docker,
+        ctx.engine,
         {
           project: ctx.project,
           service: ctx.target.service,
@@ -108,7 +107,7 @@ export const volumeStrategy: Strategy = {
       unpacked.set(`${ctx.target.id}/${file.file}`, entriesOf(result))
     }
     ctx.note(`starting ${ctx.target.service}`)
-    await startAndWait(ctx.docker, ctx.target, ctx.readyTimeoutMs, ctx.signal)
+    await startAndWait(ctx.engine, ctx.target, ctx.readyTimeoutMs, ctx.signal)
   },
 
   async check(ctx, entry): Promise<string> {
@@ -120,7 +119,7 @@ export const volumeStrategy: Strategy = {
     const results: string[] = []
     for (const file of entry.files) {
       const result = await runOneOff(
-        ctx.docker,
+        ctx.engine,
         {project: ctx.project, service: ctx.target.service, purpose: 'verify', image: entry.image, entrypoint: ['sh', '-c', EXTRACT], cmd: [], user: '0', removeVolumes: true},
         {stdin: ctx.open(file), signal: ctx.signal},
       )

@@ -44,12 +44,9 @@ const HANDSHAKE_TIMEOUT_MS = 20_000
 
 type Ssh2 = {Client: new () => Client}
 let ssh2: Ssh2 | undefined
-/** ssh2 comes with dockerode (docker-modem): load the copy it uses. */
+/** ssh2 (CommonJS) loads only for an ssh:// engine: the other commands do not pay for it at start-up. */
 function loadSsh2(): Ssh2 {
-  if (!ssh2) {
-    const local = createRequire(import.meta.url)
-    ssh2 = createRequire(local.resolve('docker-modem'))('ssh2') as Ssh2
-  }
+  ssh2 ??= createRequire(import.meta.url)('ssh2') as Ssh2
   return ssh2
 }
 
@@ -96,7 +93,7 @@ export class SshTransport {
     return `${this.target.username}@${knownHostName(this.target.host, this.target.port)}`
   }
 
-  /** An http.Agent whose sockets are dial-stdio channels: what dockerode's modem needs. */
+  /** An http.Agent whose sockets are dial-stdio channels: what tta's HTTP client (docker/api.ts) sends through. */
   agent(): Agent {
     const agent = new Agent({keepAlive: true, maxSockets: Infinity, maxFreeSockets: IDLE_CHANNELS} as AgentOptions)
     const open = (_options: unknown, callback: (error: Error | null, socket?: Duplex) => void): undefined => {

@@ -46,7 +46,7 @@ async function stack(behave: Record<string, FakeBehaviour> = {}) {
   await web.start()
   fake.archives.set('files:/data', {'data/': '', 'data/a.txt': 'alpha', 'data/b.txt': 'beta'})
   fake.log.length = 0
-  const conn = {engine: fake.engine, docker: fake.docker, endpoint: {host: 'unix:///fake.sock'}} as EngineConnection
+  const conn = {engine: fake.engine, endpoint: {host: 'unix:///fake.sock'}} as EngineConnection
   const store = new BackupStore(join(dir, 'backups'))
   const events: BackupEvent[] = []
   const emit = (e: BackupEvent): void => void events.push(e)
@@ -218,7 +218,7 @@ describe('verify (fake engine, volume strategy)', () => {
     await oneoff('left-created')
     const running = await oneoff('still-running')
     await running.start()
-    expect(await sweepOneOffs(conn.docker, PROJECT)).toBe(1)
+    expect(await sweepOneOffs(conn.engine, PROJECT)).toBe(1)
     expect([...fake.containers.values()].map((c) => c.name).sort()).toEqual(['bk-files-1', 'bk-web-1', 'still-running'])
   })
 })

@@ -97,7 +97,7 @@ async function stack(server: Server) {
   const c = await fake.createContainer({name: 'pg-db-1', Image: 'postgres:15', Env: ['POSTGRES_USER=tta', 'POSTGRES_PASSWORD=s3cret'], Labels: {'com.docker.compose.project': PROJECT, 'com.docker.compose.service': 'db', 'com.docker.compose.oneoff': 'False'}})
   await c.start()
   fake.log.length = 0
-  const conn = {engine: fake.engine, docker: fake.docker, endpoint: {host: 'unix:///fake.sock'}} as EngineConnection
+  const conn = {engine: fake.engine, endpoint: {host: 'unix:///fake.sock'}} as EngineConnection
   const store = new BackupStore(join(dir, 'backups'))
   const events: BackupEvent[] = []
   const emit = (e: BackupEvent): void => void events.push(e)

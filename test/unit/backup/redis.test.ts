@@ -78,7 +78,7 @@ async function stack(server: Server) {
   fake.images.set('redis:7.2', {id: 'sha256:redis72'})
   const c = await fake.createContainer({name: 'rd-cache-1', Image: 'redis:7.2', Cmd: ['redis-server', '--appendonly', 'yes'], WorkingDir: '/data', Labels: {'com.docker.compose.project': PROJECT, 'com.docker.compose.service': 'cache', 'com.docker.compose.oneoff': 'False'}})
   await c.start()
-  const conn = {engine: fake.engine, docker: fake.docker, endpoint: {host: 'unix:///fake.sock'}} as EngineConnection
+  const conn = {engine: fake.engine, endpoint: {host: 'unix:///fake.sock'}} as EngineConnection
   const store = new BackupStore(join(dir, 'backups'))
   const events: BackupEvent[] = []
   const emit = (e: BackupEvent): void => void events.push(e)

@@ -16,12 +16,12 @@ vi.mock('../../../src/docker/client.js', async (original) => ({
   ...(await original<typeof import('../../../src/docker/client.js')>()),
   connectEngine: async (): Promise<EngineConnection> => {
     if (!state.fake) throw new Error('no fake engine')
-    return {engine: state.fake.engine, docker: state.fake.docker, endpoint: {host: 'unix:///fake.sock'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
+    return {engine: state.fake.engine, endpoint: {host: 'unix:///fake.sock'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
   },
 }))
 vi.mock('../../../src/engine/images.js', async (original) => ({
   ...(await original<typeof import('../../../src/engine/images.js')>()),
-  buildImage: async (_docker: unknown, request: {service: {image?: string}; onOutput?: (line: string) => void}) => {
+  buildImage: async (_engine: unknown, request: {service: {image?: string}; onOutput?: (line: string) => void}) => {
     if (state.buildError) throw new Error(state.buildError)
     const image = request.service.image as string
     request.onOutput?.(`#1 naming to ${image} done`)

@@ -14,7 +14,7 @@ vi.mock('../../../src/docker/client.js', async (original) => ({
   ...(await original<typeof import('../../../src/docker/client.js')>()),
   connectEngine: async (): Promise<EngineConnection> => {
     if (!state.fake) throw new Error('no fake engine')
-    return {engine: state.fake.engine, docker: state.fake.docker, endpoint: {host: 'tcp://target.invalid:2375'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
+    return {engine: state.fake.engine, endpoint: {host: 'tcp://target.invalid:2375'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
   },
 }))
 
@@ -88,7 +88,7 @@ describe('runDeploy, compose target (fake engine)', () => {
     expect(first.steps).toEqual(['preflight:start', 'preflight:done', 'build:skipped', 'push:skipped', 'backup:skipped', 'rollout:start', 'rollout:done', 'verify:start', 'verify:done', 'cleanup:skipped', 'record:start', 'record:done'])
     expect(running(fake)).toEqual(['api:1.0.0', 'db:1'])
     // The record container is created, never started, and holds the history.
-    expect((await readComposeRecords(fake.docker, 'stg')).map((r) => [r.version, r.result])).toEqual([['1.0.0', 'succeeded']])
+    expect((await readComposeRecords(fake.engine, 'stg')).map((r) => [r.version, r.result])).toEqual([['1.0.0', 'succeeded']])
     expect(history().map((r) => r.result)).toEqual(['succeeded'])
 
     const again = await deploy('1.0.0')
@@ -115,7 +115,7 @@ describe('runDeploy, compose target (fake engine)', () => {
     expect(back?.name).toBe(oldApi?.name)
     expect(back?.labels).toEqual(oldApi?.labels)
     expect(history().map((r) => [r.version, r.result, r.activeVersion])).toEqual([['1.0.0', 'succeeded', '1.0.0'], ['2.0.0', 'rolled-back', '1.0.0']])
-    expect((await readComposeRecords(fake.docker, 'stg')).map((r) => r.result)).toEqual(['succeeded', 'rolled-back'])
+    expect((await readComposeRecords(fake.engine, 'stg')).map((r) => r.result)).toEqual(['succeeded', 'rolled-back'])
   })
 
   it('a rollout that passes but fails verification (the new container exits) is rolled back too', async () => {

@@ -15,7 +15,7 @@ vi.mock('../../../src/docker/client.js', async (original) => ({
   ...(await original<typeof import('../../../src/docker/client.js')>()),
   connectEngine: async (): Promise<EngineConnection> => {
     if (!state.fake) throw new Error('no fake engine')
-    return {engine: state.fake.engine, docker: state.fake.docker, endpoint: {host: 'tcp://manager.invalid:2375'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
+    return {engine: state.fake.engine, endpoint: {host: 'tcp://manager.invalid:2375'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
   },
 }))
 
@@ -106,7 +106,7 @@ describe('runDeploy, swarm target (fake engine)', () => {
     // db keeps its tasks: only its deployment labels change.
     expect(fake.log.slice(-3)).toEqual(expect.arrayContaining(['service relabel db', 'service update api']))
     expect(runningImages(fake)).toEqual({db: ['db:1'], api: ['api:2.0.0', 'api:2.0.0']})
-    expect((await readSwarmRecords(fake.docker, 'stk')).map((r) => [r.version, r.result]).sort()).toEqual([['1.0.0', 'succeeded'], ['2.0.0', 'succeeded']])
+    expect((await readSwarmRecords(fake.engine, 'stk')).map((r) => [r.version, r.result]).sort()).toEqual([['1.0.0', 'succeeded'], ['2.0.0', 'succeeded']])
   })
 
   it('an update swarm rolls back by itself (failure_action rollback) ends rolled-back, with the task\'s error; a service new in that version is removed', async () => {

@@ -1,14 +1,14 @@
-import type Dockerode from 'dockerode'
 import {describe, expect, it} from 'vitest'
 
 import {planSwarmCleanup, specReferences, type StackObject, type StackService} from '../../../src/deploy/swarm-cleanup.js'
 import {pickSwarmBackupTasks} from '../../../src/deploy/swarm-backup.js'
 import type {SwarmTaskInfo} from '../../../src/deploy/swarm.js'
+import type {ServiceSpec} from '../../../src/docker/port.js'
 
 const STACK = 'shop'
 const owned = {'com.docker.stack.namespace': STACK, 'dev.tta.managed-by': 'tta'}
 
-function spec(secrets: string[], configs: string[] = []): Dockerode.ServiceSpec {
+function spec(secrets: string[], configs: string[] = []): ServiceSpec {
   return {
     TaskTemplate: {
       ContainerSpec: {
@@ -17,10 +17,10 @@ function spec(secrets: string[], configs: string[] = []): Dockerode.ServiceSpec 
         Configs: configs.map((name) => ({ConfigName: name, ConfigID: `id-${name}`})),
       },
     },
-  } as Dockerode.ServiceSpec
+  } as ServiceSpec
 }
 
-function service(name: string, current: Dockerode.ServiceSpec, previous?: Dockerode.ServiceSpec, labels: Record<string, string> = owned): StackService {
+function service(name: string, current: ServiceSpec, previous?: ServiceSpec, labels: Record<string, string> = owned): StackService {
   return {service: name, id: `svc-${name}`, labels, spec: current, previousSpec: previous}
 }
 
@@ -73,10 +73,10 @@ describe('planSwarmCleanup', () => {
   })
 
   it('matches references by id as well as by name', () => {
-    const refs = specReferences({TaskTemplate: {ContainerSpec: {Secrets: [{SecretID: 'abc'}], Configs: [{ConfigName: 'c'}]}}} as Dockerode.ServiceSpec)
+    const refs = specReferences({TaskTemplate: {ContainerSpec: {Secrets: [{SecretID: 'abc'}], Configs: [{ConfigName: 'c'}]}}} as ServiceSpec)
     expect([...refs.secrets]).toEqual(['abc'])
     expect([...refs.configs]).toEqual(['c'])
-    const plan = planSwarmCleanup({stack: STACK, wanted: ['api'], services: [service('api', {TaskTemplate: {ContainerSpec: {Secrets: [{SecretID: 'id-x'}]}}} as Dockerode.ServiceSpec)], secrets: [object('x')], configs: []})
+    const plan = planSwarmCleanup({stack: STACK, wanted: ['api'], services: [service('api', {TaskTemplate: {ContainerSpec: {Secrets: [{SecretID: 'id-x'}]}}} as ServiceSpec)], secrets: [object('x')], configs: []})
     expect(plan.secrets).toEqual([])
   })
 })

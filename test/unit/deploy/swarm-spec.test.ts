@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import type {ContainerTaskSpec} from 'dockerode'
 import {DeployLabel, swarmFiles, swarmNetworks, swarmServiceSpec, type SwarmContext} from '../../../src/deploy/swarm-spec.js'
+import type {ContainerTaskSpec} from '../../../src/docker/port.js'
 import {loadedOf, projectOf, svc} from '../engine/fixtures.js'
 
 const PASSWORD = 'Zx9-generated-password'

@@ -4,7 +4,8 @@ import {join} from 'node:path'
 import {inspect} from 'node:util'
 import {describe, expect, it} from 'vitest'
 
-import {apiAtLeast, connectEngine, dockerOptions} from '../../../src/docker/client.js'
+import {apiAtLeast, connectEngine} from '../../../src/docker/client.js'
+import {engineTransport} from '../../../src/docker/transport.js'
 import {contextDigest, resolveEndpoint} from '../../../src/docker/endpoint.js'
 
 function home(): string {
@@ -38,26 +39,25 @@ describe('resolveEndpoint', () => {
   })
 })
 
-describe('dockerOptions', () => {
-  it('translates each scheme, with the connection from engineTransport (one keep-alive agent per client)', () => {
-    type Options = {socketPath?: string; host?: string; port?: number; protocol?: string; ca?: string; agent?: {options?: {keepAlive?: boolean; ca?: string}; createConnection?: unknown}}
-    const unix = dockerOptions({host: 'unix:///run/d.sock', source: 'default'}) as Options
-    expect(unix).toMatchObject({socketPath: '/run/d.sock'})
-    expect(unix.agent?.options?.keepAlive).toBe(true)
-    expect(dockerOptions({host: 'tcp://h:2375', source: 'DOCKER_HOST'})).toMatchObject({host: 'h', port: 2375, protocol: 'http'})
-    const tls = dockerOptions({host: 'tcp://h:2376', source: 'DOCKER_HOST', tls: {verify: true, ca: 'CA'}}) as Options
-    expect(tls).toMatchObject({protocol: 'https', ca: 'CA'})
-    // The TLS agent carries the material too: tta's own HTTP client uses the same agent.
-    expect(tls.agent?.options?.ca).toBe('CA')
+describe('engineTransport', () => {
+  it('connects each scheme through one keep-alive agent (TLS material on the agent; ssh:// over ssh channels)', () => {
+    type Agent = {options?: {keepAlive?: boolean; ca?: string}; createConnection?: unknown}
+    const unix = engineTransport({host: 'unix:///run/d.sock', source: 'default'})
+    expect(unix.target).toEqual({socketPath: '/run/d.sock'})
+    expect((unix.agent as unknown as Agent).options?.keepAlive).toBe(true)
+    expect(engineTransport({host: 'tcp://h:2375', source: 'DOCKER_HOST'})).toMatchObject({target: {host: 'h', port: 2375}, secure: false})
+    const tls = engineTransport({host: 'tcp://h:2376', source: 'DOCKER_HOST', tls: {verify: true, ca: 'CA'}})
+    expect(tls.secure).toBe(true)
+    expect((tls.agent as unknown as Agent).options?.ca).toBe('CA')
     // ssh:// goes through tta's own transport: plain HTTP over an agent whose sockets are ssh channels.
-    const ssh = dockerOptions({host: 'ssh://me@h:2222', source: 'DOCKER_HOST'}, {HOME: '/nonexistent'}) as Options
-    expect(ssh).toMatchObject({host: 'h', port: 2222, protocol: 'http'})
-    expect(typeof ssh.agent?.createConnection).toBe('function')
-    expect(() => dockerOptions({host: 'ftp://h', source: 'DOCKER_HOST'})).toThrow(/unsupported/)
+    const ssh = engineTransport({host: 'ssh://me@h:2222', source: 'DOCKER_HOST'}, {HOME: '/nonexistent'})
+    expect(ssh).toMatchObject({target: {host: 'h', port: 2222}, secure: false})
+    expect(typeof (ssh.agent as unknown as Agent).createConnection).toBe('function')
+    expect(() => engineTransport({host: 'ftp://h', source: 'DOCKER_HOST'})).toThrow(/unsupported/)
   })
-  it('the agent prints as one short line: docker-modem inspects every request\'s options at full depth', () => {
-    const options = dockerOptions({host: 'unix:///run/d.sock', source: 'default'}) as {agent?: unknown}
-    expect(inspect(options.agent, {showHidden: true, depth: null})).toBe('[engine agent unix:///run/d.sock]')
+  it('the agent prints as one short line (an inspect of a request\'s options must not walk its sockets)', () => {
+    const {agent} = engineTransport({host: 'unix:///run/d.sock', source: 'default'})
+    expect(inspect(agent, {showHidden: true, depth: null})).toBe('[engine agent unix:///run/d.sock]')
   })
   it('compares API versions numerically', () => {
     expect(apiAtLeast('1.41', '1.44')).toBe(false)

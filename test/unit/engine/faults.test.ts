@@ -1,6 +1,6 @@
 // Fault handling that needs no engine: how engine failures are classified and worded, crash-loop
 // detection in waitReady, a stale-endpoint network in clean, a full disk under a backup.
-import type Dockerode from 'dockerode'
+import type {EnginePort} from '../../../src/docker/port.js'
 import {describe, expect, it} from 'vitest'
 
 import {noSpaceError} from '../../../src/backup/backup.js'
@@ -37,7 +37,7 @@ describe('isConnectionError', () => {
 })
 
 describe('asEngineLost', () => {
-  const dockerPinging = (ok: boolean): Dockerode => ({ping: () => (ok ? Promise.resolve('OK') : Promise.reject(sysError('ECONNREFUSED', 'connect')))}) as unknown as Dockerode
+  const dockerPinging = (ok: boolean): Pick<EnginePort, 'system'> => ({system: {ping: () => (ok ? Promise.resolve() : Promise.reject(sysError('ECONNREFUSED', 'connect')))}}) as unknown as Pick<EnginePort, 'system'>
   const refused = sysError('ECONNREFUSED', 'connect', 'connect ECONNREFUSED /tmp/pd/docker.sock')
 
   it('turns a connection error into EngineLostError when the engine no longer answers', async () => {
@@ -70,25 +70,25 @@ describe('stale network endpoints (engine 20.10)', () => {
   it('clean removes everything else, then fails with that message instead of the raw engine error', async () => {
     const removed: string[] = []
     const labels = {'com.docker.compose.project': 'p'}
-    const docker = {
-      getContainer: (id: string) => ({inspect: async () => ({Config: {Labels: labels}}), remove: async () => void removed.push(id)}),
-      getNetwork: (id: string) => ({
+    const engine = {
+      containers: {inspect: async () => ({Config: {Labels: labels}}), remove: async (id: string) => void removed.push(id)},
+      networks: {
         inspect: async () => ({Labels: labels, Containers: {}}),
         disconnect: async () => undefined,
-        remove: async () => {
+        remove: async (id: string) => {
           if (id === 'net-stale') throw Object.assign(new Error('(HTTP code 403) unexpected - error while removing network: network p_stale id abc has active endpoints'), {statusCode: 403})
           removed.push(id)
         },
-      }),
-      getVolume: (id: string) => ({inspect: async () => ({Labels: labels}), remove: async () => void removed.push(id)}),
-    } as unknown as Dockerode
+      },
+      volumes: {inspect: async () => ({Labels: labels}), remove: async (id: string) => void removed.push(id)},
+    } as unknown as EnginePort
     const items: CleanItem[] = [
       {kind: 'container', id: 'c1', name: 'p-a-1'},
       {kind: 'network', id: 'net-stale', name: 'p_stale'},
       {kind: 'network', id: 'net-ok', name: 'p_ok'},
       {kind: 'volume', id: 'p_data', name: 'p_data'},
     ]
-    const conn = {docker} as unknown as EngineConnection
+    const conn = {engine} as unknown as EngineConnection
     const failure = await clean(conn, 'p', items, () => undefined).catch((error: unknown) => error)
     expect(failure).toBeInstanceOf(TtaError)
     expect((failure as TtaError).message).toMatch(/^network p_stale could not be removed: the engine says "has active endpoints"/)
@@ -123,13 +123,16 @@ describe('waitReady and a crash-looping container', () => {
   const fake = (states: FakeState[]) => {
     let i = 0
     inspects = 0
-    return {
-      inspect: async () => {
-        inspects++
-        const s = states[Math.min(i++, states.length - 1)] as FakeState
-        return {RestartCount: s.RestartCount, State: {Status: s.Status, ExitCode: s.ExitCode, StartedAt: s.StartedAt}, NetworkSettings: {Networks: {}}}
+    const engine = {
+      containers: {
+        inspect: async () => {
+          inspects++
+          const s = states[Math.min(i++, states.length - 1)] as FakeState
+          return {RestartCount: s.RestartCount, State: {Status: s.Status, ExitCode: s.ExitCode, StartedAt: s.StartedAt}, NetworkSettings: {Networks: {}}}
+        },
       },
-    } as unknown as Dockerode.Container
+    } as unknown as Pick<EnginePort, 'containers' | 'exec'>
+    return {engine, id: 'c1'}
   }
   const at = (ms: number): string => new Date(Date.now() - ms).toISOString()
   const service = svc('crasher', {restart: 'always'})
@@ -143,7 +146,7 @@ describe('waitReady and a crash-looping container', () => {
       {Status: 'restarting', ExitCode: 1, StartedAt: at(0), RestartCount: 3},
     ])
     const t0 = Date.now()
-    const error = await waitReady(container, service, {kind: 'running'}, {deadline: Date.now() + 60_000, intervalMs: 5, restartsBefore: 0}).catch((e: unknown) => e)
+    const error = await waitReady(container.engine, container.id, service, {kind: 'running'}, {deadline: Date.now() + 60_000, intervalMs: 5, restartsBefore: 0}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NotReadyError)
     expect((error as NotReadyError).reason).toBe(crashLoopReason(3, 1))
     expect((error as NotReadyError).reason).toBe('crash-looping: exits with code 1 and was restarted 3 times by its restart policy')
@@ -153,13 +156,13 @@ describe('waitReady and a crash-looping container', () => {
 
   it('counts only restarts during this wait for a kept container (its earlier restarts are history)', async () => {
     const container = fake([{Status: 'running', ExitCode: 0, StartedAt: at(60_000), RestartCount: 7}])
-    expect(await waitReady(container, service, {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 5})).toBe('running')
+    expect(await waitReady(container.engine, container.id, service, {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 5})).toBe('running')
   })
 
   it(`a container that just started is ready by "running" only after ${RUNNING_SETTLE_MS} ms up`, async () => {
     const container = fake([{Status: 'running', ExitCode: 0, StartedAt: at(0), RestartCount: 0}])
     const t0 = Date.now()
-    expect(await waitReady(container, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20, restartsBefore: 0})).toBe('running')
+    expect(await waitReady(container.engine, container.id, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20, restartsBefore: 0})).toBe('running')
     expect(Date.now() - t0).toBeGreaterThanOrEqual(RUNNING_SETTLE_MS - 20)
     // Without a restart policy a crash would leave it exited: one more look after settling, not one per interval.
     expect(inspects).toBe(2)
@@ -168,14 +171,14 @@ describe('waitReady and a crash-looping container', () => {
   it('one the caller just started (startedAt) is looked at once, when its settle time since the start is over', async () => {
     const container = fake([{Status: 'running', ExitCode: 0, StartedAt: at(0), RestartCount: 0}])
     const startedAt = Date.now() - 200
-    expect(await waitReady(container, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20, restartsBefore: 0, startedAt})).toBe('running')
+    expect(await waitReady(container.engine, container.id, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20, restartsBefore: 0, startedAt})).toBe('running')
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(RUNNING_SETTLE_MS - 5)
     expect(inspects).toBe(1)
   })
 
   it('one the caller just started that exits within its settle time fails as exited, seen in that one look', async () => {
     const container = fake([{Status: 'exited', ExitCode: 3, StartedAt: at(0), RestartCount: 0}])
-    const error = await waitReady(container, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20, restartsBefore: 0, startedAt: Date.now()}).catch((e: unknown) => e)
+    const error = await waitReady(container.engine, container.id, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20, restartsBefore: 0, startedAt: Date.now()}).catch((e: unknown) => e)
     expect((error as NotReadyError).reason).toBe('exited with code 3')
     expect(inspects).toBe(1)
   })
@@ -183,7 +186,7 @@ describe('waitReady and a crash-looping container', () => {
   it('a running container kept from an earlier run, without a restart policy, is ready at once (warm tta dev)', async () => {
     const container = fake([{Status: 'running', ExitCode: 0, StartedAt: at(1_000), RestartCount: 0}])
     const t0 = Date.now()
-    expect(await waitReady(container, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20})).toBe('running')
+    expect(await waitReady(container.engine, container.id, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 20})).toBe('running')
     expect(inspects).toBe(1)
     expect(Date.now() - t0).toBeLessThan(RUNNING_SETTLE_MS)
   })
@@ -193,7 +196,7 @@ describe('waitReady and a crash-looping container', () => {
       {Status: 'restarting', ExitCode: 3, StartedAt: at(0), RestartCount: 1},
       {Status: 'running', ExitCode: 0, StartedAt: at(0), RestartCount: 3},
     ])
-    const error = await waitReady(container, service, {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 5, restartsBefore: 0}).catch((e: unknown) => e)
+    const error = await waitReady(container.engine, container.id, service, {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 5, restartsBefore: 0}).catch((e: unknown) => e)
     expect((error as NotReadyError).reason).toBe(crashLoopReason(3, 3))
   })
 
@@ -202,7 +205,7 @@ describe('waitReady and a crash-looping container', () => {
       {Status: 'running', ExitCode: 0, StartedAt: at(0), RestartCount: 0},
       {Status: 'exited', ExitCode: 2, StartedAt: at(0), RestartCount: 0},
     ])
-    const error = await waitReady(container, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 5, restartsBefore: 0}).catch((e: unknown) => e)
+    const error = await waitReady(container.engine, container.id, svc('plain'), {kind: 'running'}, {deadline: Date.now() + 5_000, intervalMs: 5, restartsBefore: 0}).catch((e: unknown) => e)
     expect((error as NotReadyError).reason).toBe('exited with code 2')
   })
 })

@@ -72,7 +72,7 @@ describe('port conflicts', () => {
     fake.images.set('x:1', {id: 'sha256:x'})
     const c = await fake.createContainer({name: 'q-web-1', Image: 'x:1', Labels: {'com.docker.compose.project': 'q'}, HostConfig: {PortBindings: {'80/tcp': [{HostIp: '127.0.0.1', HostPort: '18080'}]}}})
     await c.start()
-    expect(await findPortHolder(fake.docker, 18080)).toBe('container q-web-1 (compose project q)')
+    expect(await findPortHolder(fake.engine, 18080)).toBe('container q-web-1 (compose project q)')
   })
 })
 

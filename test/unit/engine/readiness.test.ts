@@ -4,9 +4,9 @@
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {PassThrough} from 'node:stream'
-import type Dockerode from 'dockerode'
 import {afterEach, describe, expect, it} from 'vitest'
 
+import type {EnginePort} from '../../../src/docker/port.js'
 import {ContainerEvents, parseEvent} from '../../../src/engine/container-events.js'
 import {AWAIT_ENGINE_CHECK_MS, engineCheckEveryMs, EXEC_BACKOFF, nextEngineCheck, NotReadyError, nextGap, PROBE_BACKOFF, readinessFor, waitReady} from '../../../src/engine/readiness.js'
 import {healthcheckProbe, recogniseHealthcheck} from '../../../src/probes/derive.js'
@@ -118,26 +118,30 @@ describe('parseEvent', () => {
 /** A container whose state comes from `state()`, and whose healthcheck exec exits with `execCode()`; counts both. */
 function fakeContainer(id: string, state: () => {Status: string; ExitCode: number; Health?: {Status: string}}, execCode: () => number) {
   const counts = {inspects: 0, execs: 0}
-  const container = {
-    id,
-    inspect: async () => {
-      counts.inspects++
-      return {RestartCount: 0, State: {StartedAt: new Date().toISOString(), ...state()}, NetworkSettings: {Networks: {}}}
+  const codes = new Map<string, number>()
+  const engine = {
+    containers: {
+      inspect: async () => {
+        counts.inspects++
+        return {RestartCount: 0, State: {StartedAt: new Date().toISOString(), ...state()}, NetworkSettings: {Networks: {}}}
+      },
     },
-    exec: async () => {
-      counts.execs++
-      const code = execCode()
-      return {
-        start: async () => {
-          const stream = new PassThrough()
-          stream.end()
-          return stream
-        },
-        inspect: async () => ({ExitCode: code}),
-      }
+    exec: {
+      create: async () => {
+        counts.execs++
+        const execId = `exec-${counts.execs}`
+        codes.set(execId, execCode())
+        return execId
+      },
+      start: async () => {
+        const stream = new PassThrough()
+        stream.end()
+        return stream
+      },
+      inspect: async (execId: string) => ({ExitCode: codes.get(execId) ?? null, Running: false}),
     },
-  } as unknown as Dockerode.Container
-  return {container, counts}
+  } as unknown as Pick<EnginePort, 'containers' | 'exec'>
+  return {container: {engine, id}, counts}
 }
 
 /** Feeds one event line as the engine would send it. */
@@ -166,7 +170,7 @@ describe('waitReady by healthcheck: events, host probe, one confirming exec', ()
     const {container, counts} = fakeContainer('c1', () => ({Status: 'running', ExitCode: 0}), () => 1)
     setTimeout(() => emitEvent(events, 'c1', 'health_status: healthy'), 150)
     const t0 = Date.now()
-    expect(await waitReady(container, api, {kind: 'healthcheck', test: shell('/check'), timeoutMs: 5000, probe: {type: 'tcp', host: '127.0.0.1', port: 1, timeoutMs: 200}}, {deadline: Date.now() + 10_000, events, restartsBefore: 0})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, {kind: 'healthcheck', test: shell('/check'), timeoutMs: 5000, probe: {type: 'tcp', host: '127.0.0.1', port: 1, timeoutMs: 200}}, {deadline: Date.now() + 10_000, events, restartsBefore: 0})).toBe('healthcheck')
     expect(Date.now() - t0).toBeLessThan(900)
     expect(counts.execs).toBe(0)
   })
@@ -176,7 +180,7 @@ describe('waitReady by healthcheck: events, host probe, one confirming exec', ()
     const port = await listen((n) => (n <= 4 ? 503 : 200))
     const {container, counts} = fakeContainer('c2', () => ({Status: 'running', ExitCode: 0}), () => 0)
     const readiness = {kind: 'healthcheck' as const, test: shell('wget …'), timeoutMs: 5000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/health', timeoutMs: 500}}
-    expect(await waitReady(container, api, readiness, {deadline: Date.now() + 10_000, events: new ContainerEvents(), restartsBefore: 0})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 10_000, events: new ContainerEvents(), restartsBefore: 0})).toBe('healthcheck')
     expect(counts.execs).toBe(1)
   })
 
@@ -186,7 +190,7 @@ describe('waitReady by healthcheck: events, host probe, one confirming exec', ()
     setTimeout(() => (code = 0), 400)
     const {container, counts} = fakeContainer('c3', () => ({Status: 'running', ExitCode: 0}), () => code)
     const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
-    expect(await waitReady(container, api, readiness, {deadline: Date.now() + 10_000, events: new ContainerEvents(), restartsBefore: 0})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 10_000, events: new ContainerEvents(), restartsBefore: 0})).toBe('healthcheck')
     // Backed off between execs (100, 200, 400 ms ...): a handful, not one every 50 ms.
     expect(counts.execs).toBeGreaterThanOrEqual(2)
     expect(counts.execs).toBeLessThanOrEqual(5)
@@ -194,7 +198,7 @@ describe('waitReady by healthcheck: events, host probe, one confirming exec', ()
 
   it('without a host probe, execs with back-off: 1.6 s of a failing check is at most 6 execs', async () => {
     const {container, counts} = fakeContainer('c4', () => ({Status: 'running', ExitCode: 0}), () => 1)
-    const error = await waitReady(container, api, {kind: 'healthcheck', test: shell('check'), timeoutMs: 5000}, {deadline: Date.now() + 1_600, events: new ContainerEvents(), restartsBefore: 0}).catch((e: unknown) => e)
+    const error = await waitReady(container.engine, container.id, api, {kind: 'healthcheck', test: shell('check'), timeoutMs: 5000}, {deadline: Date.now() + 1_600, events: new ContainerEvents(), restartsBefore: 0}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NotReadyError)
     expect((error as NotReadyError).reason).toMatch(/healthcheck did not pass/)
     expect(counts.execs).toBeGreaterThanOrEqual(3)
@@ -210,7 +214,7 @@ describe('waitReady by healthcheck: events, host probe, one confirming exec', ()
       emitEvent(events, 'c5', 'die', 3)
     }, 200)
     const t0 = Date.now()
-    const error = await waitReady(container, api, {kind: 'healthcheck', test: shell('check'), timeoutMs: 5000, probe: {type: 'tcp', host: '127.0.0.1', port: 1, timeoutMs: 100}}, {deadline: Date.now() + 30_000, events, restartsBefore: 0}).catch((e: unknown) => e)
+    const error = await waitReady(container.engine, container.id, api, {kind: 'healthcheck', test: shell('check'), timeoutMs: 5000, probe: {type: 'tcp', host: '127.0.0.1', port: 1, timeoutMs: 100}}, {deadline: Date.now() + 30_000, events, restartsBefore: 0}).catch((e: unknown) => e)
     expect((error as NotReadyError).reason).toBe('exited with code 3')
     expect(Date.now() - t0).toBeLessThan(900)
   })
@@ -219,14 +223,14 @@ describe('waitReady by healthcheck: events, host probe, one confirming exec', ()
     const events = new ContainerEvents()
     emitEvent(events, 'c6', 'health_status: healthy')
     const {container, counts} = fakeContainer('c6', () => ({Status: 'running', ExitCode: 0}), () => 1)
-    expect(await waitReady(container, api, {kind: 'healthcheck', test: shell('check'), timeoutMs: 5000}, {deadline: Date.now() + 5_000, events, restartsBefore: 0})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, {kind: 'healthcheck', test: shell('check'), timeoutMs: 5000}, {deadline: Date.now() + 5_000, events, restartsBefore: 0})).toBe('healthcheck')
     expect(counts.execs).toBe(0)
   })
 
   it('a port-only service is ready when its address answers', async () => {
     const port = await listen(() => 200)
     const {container} = fakeContainer('c7', () => ({Status: 'running', ExitCode: 0}), () => 1)
-    expect(await waitReady(container, svc('web'), {kind: 'port', port, probe: {type: 'tcp', host: '127.0.0.1', port, timeoutMs: 500, direct: true}}, {deadline: Date.now() + 5_000, restartsBefore: 0})).toBe('port')
+    expect(await waitReady(container.engine, container.id, svc('web'), {kind: 'port', port, probe: {type: 'tcp', host: '127.0.0.1', port, timeoutMs: 500, direct: true}}, {deadline: Date.now() + 5_000, restartsBefore: 0})).toBe('port')
   })
 })
 
@@ -259,7 +263,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     const {container, counts} = fakeContainer('e1', () => ({Status: 'running', ExitCode: 0}), () => 0)
     setTimeout(() => emitEvent(events, 'e1', 'health_status: healthy'), AWAIT_ENGINE_CHECK_MS - 50)
     const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
-    expect(await waitReady(container, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt})).toBe('healthcheck')
     expect(counts.execs).toBe(0)
     close()
   })
@@ -270,7 +274,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     events.following = true
     const {container, counts} = fakeContainer('e2', () => ({Status: 'running', ExitCode: 0}), () => 0)
     const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
-    expect(await waitReady(container, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(1)
     close()
   })
@@ -282,7 +286,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     const {container, counts} = fakeContainer('e3', () => ({Status: 'running', ExitCode: 0}), () => 0)
     const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 10_000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
     const t0 = Date.now()
-    expect(await waitReady(container, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now()})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now()})).toBe('healthcheck')
     expect(counts.execs).toBe(1)
     expect(Date.now() - t0).toBeLessThan(1_000)
     close()

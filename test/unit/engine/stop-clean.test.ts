@@ -15,7 +15,7 @@ const web = svc('web', {depends_on: {api: {condition: 'service_started', require
 async function running() {
   const fake = new FakeDocker()
   for (const s of [db, api, web]) fake.images.set(s.image as string, {id: `sha256:${s.name}`, labels: s.name === 'web' ? {'com.docker.compose.project': 'p'} : undefined})
-  const conn = {engine: fake.engine, docker: fake.docker, endpoint: {host: 'unix:///fake.sock'}, version: '26.1.5', apiVersion: '1.45'} as EngineConnection
+  const conn = {engine: fake.engine, endpoint: {host: 'unix:///fake.sock'}, version: '26.1.5', apiVersion: '1.45'} as EngineConnection
   await up(conn, loadedOf({...projectOf([db, api, web]), volumes: {}}), {timeoutMs: 5_000, emit: () => undefined})
   await fake.createVolume({Name: 'p_data', Labels: {'com.docker.compose.project': 'p'}})
   fake.volumeSizes.set('p_data', 4096)

@@ -18,7 +18,7 @@ const web = svc('web', {depends_on: {api: {condition: 'service_started', require
 function engine(behave: Record<string, FakeBehaviour> = {}, services: Service[] = [db, api, web]) {
   const fake = new FakeDocker((service) => behave[service] ?? {})
   for (const s of services) fake.images.set(s.image as string, {id: `sha256:${s.name}`})
-  const conn: EngineConnection = {engine: fake.engine, docker: fake.docker, endpoint: {host: 'tcp://fake.invalid:2375'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
+  const conn: EngineConnection = {engine: fake.engine, endpoint: {host: 'tcp://fake.invalid:2375'} as EngineConnection['endpoint'], version: '26.1.5', apiVersion: '1.45'}
   const loaded = loadedOf({...projectOf(services), volumes: {}})
   const events: EngineEvent[] = []
   return {fake, conn, loaded, events, options: (extra = {}) => ({timeoutMs: 20_000, emit: (e: EngineEvent) => events.push(e), ...extra})}

@@ -93,6 +93,7 @@ function fakeApi(bodies: Record<string, Buffer>, seen: EngineRequest[] = []): En
   return {
     endpoint: {host: 'unix:///fake.sock', source: 'default'},
     json: () => Promise.reject(new Error('not used')),
+    hijack: () => Promise.reject(new Error('not used')),
     stream: (request) => {
       seen.push(request)
       const id = /\/containers\/([^/]+)\/logs/.exec(request.path)?.[1] ?? ''

@@ -1,55 +1,16 @@
+// The unit tests' engine: the port (src/docker/port.ts) over FakeDocker.
 import type {Duplex, Readable} from 'node:stream'
 import type Dockerode from 'dockerode'
 
-import type {EnginePort, ProgressEvent} from './port.js'
+import type {EnginePort} from '../../src/docker/port.js'
+import {readProgress} from '../../src/docker/progress.js'
 
 /**
- * Reads a pull, push or build progress stream (JSON objects, one per line, maybe split across
- * chunks): each event to `onEvent`; resolves at the end, rejects at the first error event (the
- * engine answers 200 and reports a failed build or pull inside the stream).
+ * The engine port over the in-memory engine (fake-docker.ts), which keeps its state in the shapes
+ * of the Engine API's objects (containers, execs, networks, services): each port call becomes the
+ * call on the fake that the engine's endpoint would answer.
  */
-export function readProgress(stream: Readable, onEvent: (event: ProgressEvent) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let rest = ''
-    let failed = false
-    const handle = (line: string): void => {
-      if (failed || line.trim() === '') return
-      let event: ProgressEvent
-      try {
-        event = JSON.parse(line) as ProgressEvent
-      } catch {
-        return
-      }
-      const message = event.error ?? event.errorDetail?.message
-      if (message) {
-        failed = true
-        stream.destroy()
-        reject(new Error(message))
-        return
-      }
-      onEvent(event)
-    }
-    stream.on('data', (chunk: Buffer | string) => {
-      const lines = (rest + chunk.toString()).split('\n')
-      rest = lines.pop() ?? ''
-      for (const line of lines) handle(line)
-    })
-    stream.once('end', () => {
-      handle(rest)
-      if (!failed) resolve()
-    })
-    stream.once('error', (error) => {
-      if (!failed) reject(error)
-    })
-  })
-}
-
-/**
- * The engine port over a dockerode client (docker/client.ts connects it through docker/transport.ts,
- * the one transport). The unit tests' fake (test/support/fake-docker.ts) goes through this same
- * adapter, so what the services ask of the engine is exercised by both.
- */
-export function dockerodePort(docker: Dockerode): EnginePort {
+export function fakePort(docker: Dockerode): EnginePort {
   return {
     containers: {
       list: (options = {}) => docker.listContainers({all: options.all ?? false, filters: options.filters}),
@@ -73,11 +34,12 @@ export function dockerodePort(docker: Dockerode): EnginePort {
       remove: async (id, options = {}) => {
         await docker.getContainer(id).remove({force: options.force ?? false, v: options.volumes ?? false})
       },
-      wait: async (id) => ((await docker.getContainer(id).wait()) as {StatusCode?: number}).StatusCode ?? -1,
+      wait: async (id) => ((await docker.getContainer(id).wait()) as {StatusCode?: number}).StatusCode ?? null,
       logs: async (id, options) => {
-        const raw = (await docker.getContainer(id).logs({stdout: true, stderr: true, tail: options.tail, timestamps: options.timestamps ?? false, follow: false})) as unknown
+        const raw = (await docker.getContainer(id).logs({stdout: true, stderr: true, tail: options.tail, timestamps: options.timestamps ?? false, since: options.since, follow: false})) as unknown
         return Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))
       },
+      stats: async (id) => (await docker.getContainer(id).stats({stream: false, 'one-shot': true} as {stream: false})) as Awaited<ReturnType<EnginePort['containers']['stats']>>,
       attach: async (id, options) => (await docker.getContainer(id).attach({stream: true, stdin: options.stdin, stdout: true, stderr: true, hijack: true})) as Duplex,
     },
     exec: {
