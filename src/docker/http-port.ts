@@ -2,7 +2,6 @@ import {splitImageRef} from '../compose/image-ref.js'
 import type {EngineApi, EngineRequest} from './api.js'
 import {readProgress} from './progress.js'
 import type {AuthConfig, ContainerDetails, ContainerSummary, EnginePort, ImageDetails, NetworkDetails, VolumeDetails} from './port.js'
-import {packDirectory} from './pack.js'
 
 /**
  * The engine port over tta's own HTTP client (docker/api.ts), which connects through the one
@@ -74,9 +73,11 @@ export function httpPort(api: EngineApi): EnginePort {
         const repository = `${ref.domain ? `${ref.domain}/` : ''}${ref.path}`
         return progress({method: 'POST', path: `/images/${repository}/push`, query: {tag: ref.tag}, headers: auth(options.auth), signal: options.signal}, onProgress)
       },
-      build: (context, options, onProgress) => {
+      build: async (context, options, onProgress) => {
+        // tar-stream loads only for a build: `tta status` (which builds this port for its exec probes) starts without it.
         const query: Record<string, string | number | object | undefined> = {}
         for (const [key, value] of Object.entries(options)) if (value !== undefined) query[key] = typeof value === 'boolean' ? Number(value) : (value as string | number | object)
+        const {packDirectory} = await import('./pack.js')
         return progress({method: 'POST', path: '/build', query, body: packDirectory(context.dir, context.files), contentType: 'application/x-tar'}, onProgress)
       },
     },

@@ -263,7 +263,19 @@ async function startAll({conn, loaded, options, plan, targets, reach, events, im
     } else if (servicePlan.action === 'start' && current) {
       containerId = current.id
       emit({type: 'service', service: name, phase: 'starting', elapsedMs: elapsed()})
-      await engine.containers.start(containerId)
+      try {
+        await engine.containers.start(containerId)
+      } catch (error) {
+        // A container that never ran, left by an engine killed while starting it: the restarted
+        // engine's containerd may still hold that start's task ("task <id>: already exists") and
+        // refuse every start. Nothing of it is lost by making it anew.
+        if (current.state !== 'created' || !isStaleTaskError(error)) throw error
+        emit({type: 'service', service: name, phase: 'recreating', detail: 'the engine kept a stale task of it from before a restart', elapsedMs: elapsed()})
+        await engine.containers.remove(current.id, {force: true})
+        containerId = await createFor(service)
+        await engine.containers.start(containerId)
+        createdNotStarted.delete(containerId)
+      }
       startedAt = Date.now()
     } else {
       if (early) {
@@ -372,6 +384,11 @@ async function describeFailure(engine: Pick<EnginePort, 'containers'>, project: 
   const logs = await logTail(engine, first.Id, 20, info?.Config.Tty ?? false)
   const reason = error instanceof NotReadyError ? error.reason : error.message
   return {service, reason, state: info?.State.Status, exitCode: info?.State.ExitCode, logs}
+}
+
+/** The engine's refusal to start a container whose task containerd still has (after an engine restart). */
+export function isStaleTaskError(error: unknown): boolean {
+  return (error as {statusCode?: number}).statusCode === 500 && /\btask [0-9a-f]{12,}: already exists/.test((error as Error).message)
 }
 
 /** Whether the service's create names another container (shared namespaces, volumes_from, links), which must exist first. */

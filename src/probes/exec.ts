@@ -1,5 +1,6 @@
 import type {EngineApi} from '../docker/api.js'
-import {demux} from '../engine/container-io.js'
+import {httpPort} from '../docker/http-port.js'
+import {execCollect} from '../engine/container-io.js'
 import {ProbeFailure} from './socket.js'
 import type {ProbeResult} from './types.js'
 
@@ -9,22 +10,20 @@ export interface ApiExecResult {
   latencyMs: number
 }
 
-/** Runs a command in a running container through the Engine API, bounded by timeoutMs. */
+/** Runs a command in a running container through the engine port, bounded by timeoutMs as a whole. */
 export async function apiExec(api: EngineApi, containerId: string, command: string[], timeoutMs: number): Promise<ApiExecResult> {
   const t0 = process.hrtime.bigint()
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e6
-  const deadline = AbortSignal.timeout(timeoutMs)
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProbeFailure(`timed out after ${(timeoutMs / 1000).toFixed(1)}s`, elapsed())), timeoutMs)
+  })
   try {
-    const created = await api.json<{Id: string}>({method: 'POST', path: `/containers/${containerId}/exec`, body: {Cmd: command, AttachStdout: true, AttachStderr: true}, timeoutMs, signal: deadline})
-    const stream = await api.stream({method: 'POST', path: `/exec/${created.Id}/start`, body: {Detach: false, Tty: false}, timeoutMs, signal: deadline})
-    const chunks: Buffer[] = []
-    for await (const chunk of stream) chunks.push(chunk as Buffer)
-    const info = await api.json<{ExitCode: number | null; Running: boolean}>({path: `/exec/${created.Id}/json`, timeoutMs: 2_000})
-    const {stdout, stderr} = demux(Buffer.concat(chunks))
-    return {exitCode: info.Running ? null : info.ExitCode, output: stdout + stderr, latencyMs: elapsed()}
-  } catch (error) {
-    if (deadline.aborted) throw new ProbeFailure(`timed out after ${(timeoutMs / 1000).toFixed(1)}s`, elapsed())
-    throw error
+    const result = await Promise.race([execCollect(httpPort(api), containerId, {Cmd: command}, timeoutMs), deadline])
+    if (result.timedOut) throw new ProbeFailure(`timed out after ${(timeoutMs / 1000).toFixed(1)}s`, elapsed())
+    return {exitCode: result.exitCode, output: result.stdout + result.stderr, latencyMs: elapsed()}
+  } finally {
+    clearTimeout(timer)
   }
 }
 

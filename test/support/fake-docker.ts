@@ -50,8 +50,8 @@ export interface FakeBehaviour {
   health?: 'healthy' | 'unhealthy' | 'starting'
   /** Swarm: a task of this image stays `starting` this long before it runs (a slow healthcheck). */
   taskStartMs?: number
-  /** start() fails with this message (e.g. a port already allocated). */
-  startError?: string
+  /** start() fails with this message (e.g. a port already allocated); a function decides per container id. */
+  startError?: string | ((containerId: string) => string | undefined)
   logs?: string[]
 }
 
@@ -436,7 +436,8 @@ export class FakeDocker {
         const c = get()
         if (c.status === 'running') throw statusError('container already started', 304)
         const b = this.behave(this.serviceOf(c), c.image)
-        if (b.startError) throw statusError(b.startError, 500)
+        const startError = typeof b.startError === 'function' ? b.startError(c.id) : b.startError
+        if (startError) throw statusError(startError, 500)
         this.log.push(`start ${this.serviceOf(c)}`)
         c.status = 'running'
         c.startedAt = new Date().toISOString()

@@ -141,7 +141,7 @@ describe('httpPort', () => {
     const tar = extract()
     tar.on('entry', (header, body, next) => {
       const chunks: Buffer[] = []
-      body.on('data', (c: Buffer) => chunks.push(c))
+      body.on('data', (c: unknown) => chunks.push(c as Buffer))
       body.on('end', () => {
         files[header.name] = Buffer.concat(chunks).toString()
         next()

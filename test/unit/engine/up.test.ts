@@ -89,6 +89,29 @@ describe('up (fake engine)', () => {
     expect(actions(e.fake.log, 'db')).toEqual(['create', 'remove'])
   })
 
+  it('a never-started container the engine holds a stale task for (killed mid-start) is made anew and started; any other start error stays an error', async () => {
+    const behave: Record<string, FakeBehaviour> = {}
+    const e = engine(behave, [db])
+    await up(e.conn, e.loaded, e.options())
+    const old = [...e.fake.containers.values()][0] as NonNullable<ReturnType<typeof e.fake.containers.get>>
+    // As an engine killed between create and start leaves it: created, its task still in containerd.
+    old.status = 'created'
+    behave.db = {startError: (id) => (id === old.id ? `task ${old.id}: already exists` : undefined)}
+    const result = await up(e.conn, e.loaded, e.options())
+    expect(result.outcomes[0]?.readyBy).toBe('healthcheck')
+    expect(e.fake.containers.has(old.id)).toBe(false)
+    expect([...e.fake.containers.values()].map((c) => c.status)).toEqual(['running'])
+    expect(e.events.some((ev) => ev.type === 'service' && ev.phase === 'recreating' && /stale task/.test(ev.detail ?? ''))).toBe(true)
+
+    // An exited container that ran before keeps its writable layer: no recreate, the error is reported.
+    const current = [...e.fake.containers.values()][0] as typeof old
+    current.status = 'exited'
+    behave.db = {startError: (id) => (id === current.id ? `task ${current.id}: already exists` : undefined)}
+    const error = await up(e.conn, e.loaded, e.options()).catch((err: unknown) => err)
+    expect(error).toBeInstanceOf(UpFailedError)
+    expect(e.fake.containers.has(current.id)).toBe(true)
+  })
+
   it('an image that is neither present nor pullable fails before anything is created', async () => {
     const e = engine({}, [db])
     e.fake.images.clear()
