@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What `npm test` runs, in tiers, so a broken unit fails in a minute and not after provisioning:
 #   1. the built CLI and Compose v2 (for side-by-side checks), then every engine-free test
-#      (vitest projects unit + offline + conformance);
+#      (vitest projects unit + offline + conformance), in the background while step 2 provisions;
 #   2. a Docker engine (scripts/engine.sh: Engine 26 unless TTA_TEST_ENGINE says otherwise), host
-#      packages, the stand-in images, then the whole e2e suite on it;
+#      packages, the stand-in images, then (once step 1 is done) the whole e2e suite on it;
 #   3. when this script can switch engines (it started the engine itself, as in CI): a smoke subset
 #      (dev, status, logs, backup) on Engine 20.10, the oldest engine tta supports. Set
 #      TTA_TEST_OLD_ENGINE=0 to skip it (said so in the output, never silently).
@@ -44,7 +44,13 @@ if [ $# -gt 0 ]; then
   exit "$failed"
 fi
 
-tier engine-free --project unit --project offline --project conformance
+# The engine-free tier needs nothing provisioned: it runs while the engine, the host packages and
+# the stand-ins are installed and built (minutes on a fresh machine), and is waited for before the
+# e2e tier, which must not share the two cores with it. Its output is shown once it is done.
+step "Tests: engine-free, in the background while the engine is provisioned (output follows when done)"
+(tier engine-free --project unit --project offline --project conformance; exit "$failed") >.cache/engine-free.log 2>&1 &
+engine_free=$!
+trap 'kill "$engine_free" 2>/dev/null || true' EXIT
 
 step "Docker engine (scripts/engine.sh, TTA_TEST_ENGINE=${TTA_TEST_ENGINE:-26})"
 pidfile=${TTA_DOCKERD_PIDFILE:-/run/tta-dockerd.pid}
@@ -53,6 +59,13 @@ step "Host packages for the e2e tests (scripts/test-deps.sh)"
 bash scripts/test-deps.sh
 step "Stand-in images (scripts/standins.sh)"
 bash scripts/standins.sh
+
+step "Waiting for the engine-free tier"
+engine_free_status=0
+wait "$engine_free" || engine_free_status=$?
+trap - EXIT
+cat .cache/engine-free.log
+[ "$engine_free_status" = 0 ] || failed=1
 tier "e2e-engine-$(docker version --format '{{.Server.Version}}' | cut -d. -f1)" --project e2e
 
 # The old engine: only when this script's own dockerd can be swapped (never someone else's).

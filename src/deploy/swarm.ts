@@ -1,6 +1,6 @@
 import type {Project, Service} from '../compose/model.js'
 import type {EngineConnection} from '../docker/client.js'
-import type {ContainerSpec, ContainerTaskSpec, EnginePort, ServiceSpec, TaskSpec} from '../docker/port.js'
+import type {ContainerSpec, ContainerTaskSpec, EnginePort, ServiceSpec, SwarmFileSpec, TaskSpec} from '../docker/port.js'
 import {logTail} from '../engine/container-io.js'
 import {canonicalJson} from '../engine/labels.js'
 import {dependencyLevels} from '../engine/graph.js'
@@ -99,7 +99,7 @@ export async function ensureStackObjects(engine: Pick<EnginePort, 'networks' | '
   for (const file of files) {
     if (ids[file.name]) continue
     if (file.data.length === 0) throw new TtaError(`${file.kind} ${file.name} is external but does not exist on the target`, ExitCode.failed, `create it there: docker ${file.kind} create ${file.name} FILE`)
-    const spec = {
+    const spec: SwarmFileSpec = {
       Name: file.name,
       Data: file.data.toString('base64'),
       Labels: {[DeployLabel.namespace]: stack, [DeployLabel.managedBy]: 'tta'},

@@ -137,6 +137,14 @@ export interface SystemPort {
   volumeSizes(): Promise<Array<{Name: string; UsageData?: {Size?: number}}>>
 }
 
+/** A secret's or config's create body; `Templating` names a template driver (Compose's template_driver). */
+export interface SwarmFileSpec {
+  Name: string
+  Data: string
+  Labels?: Record<string, string>
+  Templating?: {Name: string}
+}
+
 /** Swarm objects: services, tasks, nodes, secrets and configs (deploy's swarm target). */
 export interface SwarmPort {
   listServices(options?: {filters?: Filters}): Promise<Dockerode.Service[]>
@@ -147,10 +155,10 @@ export interface SwarmPort {
   listTasks(options?: {filters?: Filters}): Promise<unknown[]>
   listNodes(): Promise<unknown[]>
   listSecrets(options?: {filters?: Filters}): Promise<Array<{ID: string; Spec?: {Name?: string; Labels?: Record<string, string>}}>>
-  createSecret(spec: {Name: string; Data: string; Labels?: Record<string, string>}): Promise<string>
+  createSecret(spec: SwarmFileSpec): Promise<string>
   removeSecret(id: string): Promise<void>
   listConfigs(options?: {filters?: Filters}): Promise<Array<{ID: string; Spec?: {Name?: string; Data?: string; Labels?: Record<string, string>}}>>
-  createConfig(spec: {Name: string; Data: string; Labels?: Record<string, string>}): Promise<string>
+  createConfig(spec: SwarmFileSpec): Promise<string>
   removeConfig(id: string): Promise<void>
 }
 
