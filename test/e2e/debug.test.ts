@@ -1,5 +1,5 @@
 // Issue 10: `--debug` (or DEBUG=tta:*) shows the engine calls for bug reports, on both engine
-// clients (the light one of status/logs, dockerode's for the rest); errors point at the flag.
+// clients (one HTTP client, status/logs and the engine port alike); errors point at the flag.
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -23,11 +23,11 @@ describe('--debug', () => {
     expect(plain.stderr).toBe('')
   })
 
-  it('traces dockerode calls (`tta stop`) and takes DEBUG=tta:* as well', async () => {
+  it('traces the engine port\'s calls (`tta stop`) and takes DEBUG=tta:* as well', async () => {
     const result = await tta(['stop'], {DEBUG: 'tta:*'})
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(/tta:engine GET \/version -> 200/)
-    expect(result.stderr).toMatch(/tta:engine GET \/containers\/json \(all,filters\) -> 200/)
+    expect(result.stderr).toMatch(/tta:engine GET \/containers\/json\?all=1&filters=\S+ -> 200 \(\d+\.\d ms\)/)
   })
 
   it('shows the commands tta runs (tta:exec), e.g. `tta doctor` asking the Compose version', async () => {

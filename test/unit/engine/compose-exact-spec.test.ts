@@ -1,5 +1,5 @@
 /**
- * The engine side of issue 18's last keys: the pure functions that turn them into dockerode's
+ * The engine side of issue 18's last keys: the pure functions that turn them into the Engine API's
  * create options (containers, networks) and `docker build` flags.
  */
 import {describe, expect, it} from 'vitest'
