@@ -1,5 +1,5 @@
-// Issue 10: `--debug` (or DEBUG=tta:*) shows the engine calls for bug reports, on both engine
-// clients (one HTTP client, status/logs and the engine port alike); errors point at the flag.
+// Issue 10: `--debug` (or DEBUG=tta:*) shows the engine calls for bug reports (one HTTP client
+// serves status/logs and the engine port alike); errors point at the flag.
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
