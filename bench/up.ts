@@ -267,7 +267,8 @@ async function main(): Promise<void> {
   const roundsAt = args.indexOf('--rounds')
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 5
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a whole number of rounds, 1 or more')
-  const wanted = args.filter((a, i) => a !== '--rounds' && i !== roundsAt + 1)
+  // Without --rounds (roundsAt -1) every argument is a case: the first one too.
+  const wanted = args.filter((a, i) => a !== '--rounds' && (roundsAt < 0 || i !== roundsAt + 1))
   const conn = await connectEngine()
   const unknown = wanted.filter((w) => !CASE_ORDER.includes(w))
   if (unknown.length > 0) throw new Error(`no such case: ${unknown.join(', ')} (cases: ${CASE_ORDER.join(', ')})`)
