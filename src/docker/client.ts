@@ -1,3 +1,4 @@
+import {TtaError} from '../errors.js'
 import {openEngineApi, type EngineApi} from './api.js'
 import type {EngineEndpoint} from './endpoint.js'
 import {httpPort} from './http-port.js'
@@ -28,7 +29,7 @@ export async function connectEngine(env: NodeJS.ProcessEnv = process.env): Promi
     return {engine: httpPort(api), endpoint: api.endpoint, version: version.Version, apiVersion: version.ApiVersion}
   } catch (error) {
     // openEngineApi's first request already names the engine and the fix when it cannot connect.
-    if ((error as {exitCode?: number}).exitCode !== undefined) throw error
+    if (error instanceof TtaError) throw error
     throw unreachable(api.endpoint, error as Error)
   }
 }

@@ -18,6 +18,8 @@ export function httpPort(api: EngineApi): EnginePort {
   const id = (value: string): string => encodeURIComponent(value)
   // The engine decodes this header as padded URL-safe base64 (Go's base64.URLEncoding).
   const auth = (config: AuthConfig | undefined): Record<string, string> => ({'x-registry-auth': Buffer.from(JSON.stringify(config ?? {})).toString('base64').replace(/\+/g, '-').replace(/\//g, '_')})
+  /** The repository part of a reference, registry host included: what /images/create and /push take beside the tag. */
+  const repository = (ref: ReturnType<typeof splitImageRef>): string => `${ref.domain ? `${ref.domain}/` : ''}${ref.path}`
   const progress = async (request: EngineRequest, onEvent: Parameters<typeof readProgress>[1]): Promise<void> => readProgress(await api.stream({timeoutMs: 0, ...request}), onEvent)
 
   return {
@@ -63,22 +65,19 @@ export function httpPort(api: EngineApi): EnginePort {
       remove: (name, options = {}) => none({method: 'DELETE', path: `/images/${name}`, query: {force: options.force ? 1 : undefined}}),
       pull: (name, onProgress, options = {}) => {
         const ref = splitImageRef(name)
-        const repository = `${ref.domain ? `${ref.domain}/` : ''}${ref.path}`
         // A digest pins the image; else the tag, `latest` when none (as the docker CLI pulls).
         const tag = ref.digest ?? ref.tag ?? 'latest'
-        return progress({method: 'POST', path: '/images/create', query: {fromImage: repository, tag}, headers: auth(options.auth), signal: options.signal}, onProgress)
+        return progress({method: 'POST', path: '/images/create', query: {fromImage: repository(ref), tag}, headers: auth(options.auth), signal: options.signal}, onProgress)
       },
       push: (name, onProgress, options = {}) => {
         const ref = splitImageRef(name)
-        const repository = `${ref.domain ? `${ref.domain}/` : ''}${ref.path}`
-        return progress({method: 'POST', path: `/images/${repository}/push`, query: {tag: ref.tag}, headers: auth(options.auth), signal: options.signal}, onProgress)
+        return progress({method: 'POST', path: `/images/${repository(ref)}/push`, query: {tag: ref.tag}, headers: auth(options.auth), signal: options.signal}, onProgress)
       },
       build: async (context, options, onProgress) => {
         // tar-stream loads only for a build: `tta status` (which builds this port for its exec probes) starts without it.
-        const query: Record<string, string | number | object | undefined> = {}
-        for (const [key, value] of Object.entries(options)) if (value !== undefined) query[key] = typeof value === 'boolean' ? Number(value) : (value as string | number | object)
         const {packDirectory} = await import('./pack.js')
-        return progress({method: 'POST', path: '/build', query, body: packDirectory(context.dir, context.files), contentType: 'application/x-tar'}, onProgress)
+        // The options are the endpoint's query as is (objects as JSON, booleans as the engine reads them).
+        return progress({method: 'POST', path: '/build', query: {...options}, body: packDirectory(context.dir, context.files), contentType: 'application/x-tar'}, onProgress)
       },
     },
     networks: {

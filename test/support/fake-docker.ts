@@ -278,22 +278,6 @@ export class FakeDocker {
   readonly pushed: string[] = []
   pushError?: string
 
-  /** dockerode's modem, for the progress streams (push): JSON lines, an `error` line ends it with that error. */
-  readonly modem = {
-    followProgress: (stream: Readable, onFinished: (error: Error | null) => void, onProgress: (event: Record<string, unknown>) => void): void => {
-      let text = ''
-      stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
-      stream.on('end', () => {
-        for (const line of text.split('\n').filter(Boolean)) {
-          const event = JSON.parse(line) as Record<string, unknown>
-          onProgress(event)
-          if (typeof event.error === 'string') return onFinished(new Error(event.error))
-        }
-        onFinished(null)
-      })
-    },
-  }
-
   getImage(name: string): {inspect: () => Promise<unknown>; remove: () => Promise<void>; push: (o?: unknown) => Promise<Readable>} {
     const find = (): [string, {id: string; healthcheck?: {Test?: string[]; Timeout?: number}; labels?: Record<string, string>}] | undefined =>
       this.images.has(name) ? [name, this.images.get(name) as {id: string}] : [...this.images.entries()].find(([, i]) => i.id === name)
