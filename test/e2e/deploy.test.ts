@@ -249,7 +249,7 @@ describe('tta deploy to a compose target (DOCKER_HOST)', () => {
 
   it('a failing v3 is rolled back to v2 (exit 1); --rollback then returns to v1', async () => {
     await git(['checkout', '-q', 'v3'])
-    const failed = await tta(['deploy', 'staging', '--timeout', '15'])
+    const failed = await tta(['deploy', 'staging', '--timeout', '8'])
     expect(failed.code).toBe(1)
     expect(failed.stderr).toContain('api: not ready before the timeout: healthcheck did not pass')
     expect(failed.stderr).toContain('404 Not Found')

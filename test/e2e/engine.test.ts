@@ -113,7 +113,7 @@ describe('tta dev / full / stop / clean on a real engine', () => {
   it('a healthcheck that never passes fails tta dev --timeout with the service named and its log tail', async () => {
     writeFileSync(join(workspace, 'override.yml'), 'services:\n  langgraph:\n    healthcheck:\n      test: ["CMD-SHELL", "echo still-warming-up; exit 1"]\n')
     const t0 = Date.now()
-    const result = await tta(['dev', '--timeout', '20'])
+    const result = await tta(['dev', '--timeout', '10'])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('langgraph: not ready before the timeout')
     expect(result.stderr).toContain('still-warming-up')
