@@ -16,17 +16,27 @@ const INSPECT_EVERY_MS = 1_000
 
 /** A host probe passed and the engine's own check is due within this: await its verdict instead of exec'ing. */
 export const AWAIT_ENGINE_CHECK_MS = 300
+/**
+ * An engine that runs the check itself at least this often while the service starts (Docker 25+
+ * with start_interval) is always awaited after a host probe passes: at most this much later it has
+ * run the same check, and running it twice costs the starting services CPU on a small machine.
+ */
+export const ENGINE_CHECKS_OFTEN_MS = 1_000
 /** How long after its due time the engine's verdict may take (the check runs, then the event comes). */
 const ENGINE_VERDICT_GRACE_MS = 400
 
 /**
- * When (local clock) the engine runs the container's healthcheck next: it checks every `everyMs`
- * from the start while starting. Undefined when unknown (no start time, no schedule).
+ * When (local clock) the engine runs the container's healthcheck next: it waits `everyMs` after
+ * each check ends, the first `everyMs` after the start. The end of its last check (from inspect)
+ * is the better anchor, since each check's run time shifts the schedule; it is used when it is
+ * plausible on this clock (a remote engine's clock may differ). Undefined when unknown.
  */
-export function nextEngineCheck(everyMs: number | undefined, startedAt: number | undefined, now = Date.now()): number | undefined {
-  if (!everyMs || startedAt === undefined || everyMs <= 0) return undefined
-  const k = Math.max(1, Math.ceil((now - startedAt) / everyMs))
-  return startedAt + k * everyMs
+export function nextEngineCheck(everyMs: number | undefined, startedAt: number | undefined, now = Date.now(), lastCheckEnd?: number): number | undefined {
+  if (!everyMs || everyMs <= 0) return undefined
+  const anchor = lastCheckEnd !== undefined && lastCheckEnd <= now + 50 && now - lastCheckEnd <= 2 * everyMs ? lastCheckEnd : startedAt
+  if (anchor === undefined) return undefined
+  const k = Math.max(1, Math.ceil((now - anchor) / everyMs))
+  return anchor + k * everyMs
 }
 
 /** The next gap of a back-off: `first`, then each one `factor` times the last, capped. */
@@ -38,8 +48,9 @@ export function nextGap(previous: number | undefined, backoff: {firstMs: number;
  * Readiness by healthcheck or port, at no cost to the starting service where possible:
  *  - the engine's own verdict arrives as a health_status event (its start_interval checks count);
  *  - a recognisable healthcheck is probed from the host (HTTP GET, redis PING, pg startup, TCP
- *    connect) with back-off, and the real healthcheck is exec'd once that passes, to confirm:
- *    "ready" still means the service's own check passed;
+ *    connect) with back-off; once that passes, the real healthcheck confirms: "ready" still means
+ *    the service's own check passed. The engine's next run of it is awaited when it is due soon
+ *    (always with start_interval checks of a second or less), else tta execs it;
  *  - an unrecognisable one is exec'd with back-off (100 ms doubling to 1 s);
  *  - exits and restarts come as events, with a look at the container every second as a safety net.
  */
@@ -78,6 +89,11 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
     let lastProbeError = ''
     let running = false
     let lastState = 'created'
+    let lastEngineCheckEnd: number | undefined
+    // How long the engine's last check ran: its verdict comes that much after the check is due.
+    let lastEngineCheckMs = 0
+    // How far ahead the engine's next check may be for tta to await it rather than run the check.
+    const awaitEngineWithinMs = (readiness.kind === 'healthcheck' && (readiness.engineEveryMs ?? Number.POSITIVE_INFINITY) <= ENGINE_CHECKS_OFTEN_MS) ? ENGINE_CHECKS_OFTEN_MS : AWAIT_ENGINE_CHECK_MS
     for (;;) {
       if (options.signal?.aborted) throw new AbortedError()
       if (healthy) return 'healthcheck'
@@ -94,6 +110,12 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
         // The engine's own last check says why it fails, when tta has not run it itself.
         const engineLast = state.Health?.Log?.at(-1)
         if (engineLast && engineLast.ExitCode !== 0 && engineLast.Output) engineOutput = engineLast.Output.trim().split('\n').slice(-1)[0] ?? ''
+        const ended = engineLast?.End ? Date.parse(engineLast.End) : Number.NaN
+        if (Number.isFinite(ended)) {
+          lastEngineCheckEnd = ended
+          const took = ended - Date.parse(engineLast?.Start ?? '')
+          if (took >= 0) lastEngineCheckMs = Math.min(took, readiness.kind === 'healthcheck' ? readiness.timeoutMs : took)
+        }
       }
       // A verdict put off to the engine's check and now waited on: tta runs the check at once.
       if (deferred && options.verdict?.neededNow()) {
@@ -113,10 +135,10 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
             // twice; a little later, if it has not come, tta runs it.
             options.verdict?.answers()
             if (nextExec === Number.POSITIVE_INFINITY) {
-              const engineDue = options.events?.following ? nextEngineCheck(readiness.engineEveryMs, options.startedAt) : undefined
-              const engineSoon = engineDue !== undefined && engineDue - Date.now() <= AWAIT_ENGINE_CHECK_MS
+              const engineDue = options.events?.following ? nextEngineCheck(readiness.engineEveryMs, options.startedAt, Date.now(), lastEngineCheckEnd) : undefined
+              const engineSoon = engineDue !== undefined && engineDue - Date.now() <= awaitEngineWithinMs
               deferred = engineDue !== undefined && !engineSoon && options.verdict?.neededNow() === false
-              nextExec = engineDue !== undefined && (engineSoon || deferred) ? engineDue + ENGINE_VERDICT_GRACE_MS : Date.now()
+              nextExec = engineDue !== undefined && (engineSoon || deferred) ? engineDue + lastEngineCheckMs + ENGINE_VERDICT_GRACE_MS : Date.now()
             }
           }
           probeGap = nextGap(probeGap, PROBE_BACKOFF)

@@ -10,7 +10,7 @@ import {AbortedError, CrashWatch, NotReadyError, sleep} from './not-ready.js'
 
 export {AbortedError, CRASH_LOOP_RESTARTS, crashLoopReason, NotReadyError} from './not-ready.js'
 export {healthcheckCommand} from './container-io.js'
-export {AWAIT_ENGINE_CHECK_MS, EXEC_BACKOFF, nextEngineCheck, nextGap, PROBE_BACKOFF} from './checked-wait.js'
+export {AWAIT_ENGINE_CHECK_MS, ENGINE_CHECKS_OFTEN_MS, EXEC_BACKOFF, nextEngineCheck, nextGap, PROBE_BACKOFF} from './checked-wait.js'
 
 export type ReadyBy = 'healthcheck' | 'port' | 'running' | 'completed'
 

@@ -8,7 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {EnginePort} from '../../../src/docker/port.js'
 import {ContainerEvents, parseEvent} from '../../../src/engine/container-events.js'
-import {AWAIT_ENGINE_CHECK_MS, engineCheckEveryMs, EXEC_BACKOFF, nextEngineCheck, NotReadyError, nextGap, PROBE_BACKOFF, readinessFor, waitReady} from '../../../src/engine/readiness.js'
+import {AWAIT_ENGINE_CHECK_MS, ENGINE_CHECKS_OFTEN_MS, engineCheckEveryMs, EXEC_BACKOFF, nextEngineCheck, NotReadyError, nextGap, PROBE_BACKOFF, readinessFor, waitReady} from '../../../src/engine/readiness.js'
 import {healthcheckProbe, recogniseHealthcheck} from '../../../src/probes/derive.js'
 import {reachFor, remoteHost} from '../../../src/probes/reach.js'
 import {svc} from './fixtures.js'
@@ -116,7 +116,7 @@ describe('parseEvent', () => {
 })
 
 /** A container whose state comes from `state()`, and whose healthcheck exec exits with `execCode()`; counts both. */
-function fakeContainer(id: string, state: () => {Status: string; ExitCode: number; Health?: {Status: string}}, execCode: () => number) {
+function fakeContainer(id: string, state: () => {Status: string; ExitCode: number; Health?: {Status: string; FailingStreak?: number; Log?: Array<{Start: string; End: string; ExitCode: number; Output: string}>}}, execCode: () => number) {
   const counts = {inspects: 0, execs: 0}
   const codes = new Map<string, number>()
   const engine = {
@@ -246,6 +246,12 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     expect(nextEngineCheck(1000, 10_000, 10_000)).toBe(11_000)
     expect(nextEngineCheck(undefined, 10_000)).toBeUndefined()
     expect(nextEngineCheck(1000, undefined)).toBeUndefined()
+    // The end of the engine's last check anchors the schedule (each check's run time shifts it)...
+    expect(nextEngineCheck(1000, 10_000, 12_500, 12_300)).toBe(13_300)
+    expect(nextEngineCheck(1000, undefined, 12_500, 11_300)).toBe(13_300)
+    // ...unless this clock cannot have seen it (a remote engine's clock ahead or far behind).
+    expect(nextEngineCheck(1000, 10_000, 12_500, 14_000)).toBe(13_000)
+    expect(nextEngineCheck(1000, 10_000, 12_500, 5_000)).toBe(13_000)
   })
 
   const open = async (): Promise<{port: number; close: () => void}> => {
@@ -276,6 +282,33 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(1)
+    close()
+  })
+
+  it(`start_interval of ${ENGINE_CHECKS_OFTEN_MS} ms: the engine's check ${ENGINE_CHECKS_OFTEN_MS - 100} ms away is still awaited, no exec`, async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    // The engine's last check ended just now (failed: the service was not up yet).
+    const now = new Date()
+    const {container, counts} = fakeContainer('e4', () => ({Status: 'running', ExitCode: 0, Health: {Status: 'starting', FailingStreak: 1, Log: [{Start: new Date(now.getTime() - 50).toISOString(), End: now.toISOString(), ExitCode: 1, Output: 'refused'}]}}), () => 0)
+    setTimeout(() => emitEvent(events, 'e4', 'health_status: healthy'), ENGINE_CHECKS_OFTEN_MS - 50)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: ENGINE_CHECKS_OFTEN_MS, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 3_100})).toBe('healthcheck')
+    expect(counts.execs).toBe(0)
+    close()
+  })
+
+  it('an engine that checks every 2 s, next in 900 ms: tta confirms at once', async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const {container, counts} = fakeContainer('e5', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 2_000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const t0 = Date.now()
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 1_100})).toBe('healthcheck')
+    expect(counts.execs).toBe(1)
+    expect(Date.now() - t0).toBeLessThan(800)
     close()
   })
 
