@@ -2,13 +2,17 @@
 // while this test holds the same host ports on 127.0.0.1 here. tta must probe the remote engine's
 // address for a port-only service and never the local one: before probes/reach.ts, readiness by
 // port tried 127.0.0.1 and called the service ready as soon as the local holder answered.
+// Then `tta dev --watch` against the same engine: no filesystem is shared with it, so an edit can
+// only arrive through the engine API (archive upload). Off a terminal: the session prints plain
+// lines and ends on SIGTERM. One engine for both: starting and removing one costs ~20 s.
+import {spawn} from 'node:child_process'
 import {createServer, type Server} from 'node:net'
-import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {freePort, httpGet, removeWorkspace, run, runTta, standinImage} from './helpers.js'
+import {freePort, httpGet, removeWorkspace, run, runTta, standinImage, ttaBin, waitFor} from './helpers.js'
 import {PrivateEngine} from './private-engine.js'
 
 const ns = `tta-remote-${process.pid}`
@@ -43,22 +47,30 @@ async function holdLocally(port: number): Promise<void> {
   holders.push(server)
 }
 
+beforeAll(async () => {
+  await ip(['netns', 'add', ns])
+  await ip(['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', nsSide])
+  await ip(['link', 'set', nsSide, 'netns', ns])
+  await ip(['addr', 'add', `${subnet}.1/30`, 'dev', hostSide])
+  await ip(['link', 'set', hostSide, 'up'])
+  await ip(['netns', 'exec', ns, 'ip', 'addr', 'add', `${remoteIp}/30`, 'dev', nsSide])
+  await ip(['netns', 'exec', ns, 'ip', 'link', 'set', nsSide, 'up'])
+  await ip(['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up'])
+  engine = await PrivateEngine.create({netns: ns, tcp: 'tcp://0.0.0.0:2375', dockerd: existsSync(engine26) ? engine26 : undefined})
+  await engine.loadImages([standinImage('frontend')])
+}, 180_000)
+
+afterAll(async () => {
+  if (engine) await engine.destroy()
+  await run('ip', ['link', 'del', hostSide], {timeoutMs: 15_000})
+  await run('ip', ['netns', 'del', ns], {timeoutMs: 15_000})
+})
+
 describe('a remote engine over TCP (own network namespace), local ports held by someone else', () => {
   let webPort = 0
   let loopPort = 0
 
   beforeAll(async () => {
-    await ip(['netns', 'add', ns])
-    await ip(['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', nsSide])
-    await ip(['link', 'set', nsSide, 'netns', ns])
-    await ip(['addr', 'add', `${subnet}.1/30`, 'dev', hostSide])
-    await ip(['link', 'set', hostSide, 'up'])
-    await ip(['netns', 'exec', ns, 'ip', 'addr', 'add', `${remoteIp}/30`, 'dev', nsSide])
-    await ip(['netns', 'exec', ns, 'ip', 'link', 'set', nsSide, 'up'])
-    await ip(['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up'])
-    engine = await PrivateEngine.create({netns: ns, tcp: 'tcp://0.0.0.0:2375', dockerd: existsSync(engine26) ? engine26 : undefined})
-    await engine.loadImages([standinImage('frontend')])
-
     webPort = await freePort()
     loopPort = await freePort()
     await holdLocally(webPort)
@@ -86,9 +98,6 @@ describe('a remote engine over TCP (own network namespace), local ports held by 
 
   afterAll(async () => {
     for (const server of holders) server.close()
-    if (engine) await engine.destroy()
-    await run('ip', ['link', 'del', hostSide], {timeoutMs: 15_000})
-    await run('ip', ['netns', 'del', ns], {timeoutMs: 15_000})
     if (workspace) removeWorkspace(workspace)
   })
 
@@ -107,4 +116,73 @@ describe('a remote engine over TCP (own network namespace), local ports held by 
     expect(output).toMatch(/loopweb: port \d+ is bound to 127\.0\.0\.1 on a remote engine: no route from here/)
     expect(localConnections).toBe(0)
   })
+})
+
+describe('tta dev --watch with the engine only over DOCKER_HOST=tcp:// (own network namespace)', () => {
+  let port = 0
+  let watchWorkspace = ''
+
+  beforeAll(async () => {
+    port = await freePort()
+    watchWorkspace = mkdtempSync(join(tmpdir(), 'tta-wremote-'))
+    mkdirSync(join(watchWorkspace, 'public'))
+    writeFileSync(join(watchWorkspace, 'public/index.html'), 'version one\n')
+    writeFileSync(
+      join(watchWorkspace, 'docker-compose.yml'),
+      [
+        'services:',
+        '  web:',
+        `    image: ${standinImage('frontend')}`,
+        '    command: ["httpd", "-f", "-p", "80", "-h", "/app/public"]',
+        '    ports:',
+        `      - "${port}:80"`,
+        '    develop:',
+        '      watch:',
+        '        - path: ./public',
+        '          action: sync',
+        '          target: /app/public',
+        '          initial_sync: true',
+        '',
+      ].join('\n'),
+    )
+  }, 180_000)
+
+  afterAll(async () => {
+    if (watchWorkspace) removeWorkspace(watchWorkspace)
+  })
+
+  it('an edit gives the new response, a deletion reaches the container, SIGTERM ends it with exit 0', async () => {
+    const env = {...process.env, DOCKER_HOST: `tcp://${remoteIp}:2375`, DOCKER_CONTEXT: '', NO_COLOR: '1'}
+    const child = spawn(process.execPath, [ttaBin, 'dev', '--watch', '--workspace', watchWorkspace, '--project-name', 'wremote', '-f', join(watchWorkspace, 'docker-compose.yml')], {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    try {
+      await waitFor(() => output.includes('watching web'), {timeoutMs: 120_000, description: `the session to start; output:\n${output}`})
+      // initial_sync copied the page in; the image's own /app/public had another one.
+      await waitFor(async () => (await httpGet(`http://${remoteIp}:${port}/index.html`, 2_000)).body.includes('version one'), {timeoutMs: 20_000, description: 'the initial sync'})
+      writeFileSync(join(watchWorkspace, 'public/index.html'), 'version two\n')
+      const body = await waitFor(
+        async () => {
+          const response = await httpGet(`http://${remoteIp}:${port}/index.html`, 2_000)
+          return response.body.includes('version two') && response.body
+        },
+        {timeoutMs: 20_000, intervalMs: 100, description: 'the edited page from the remote engine'},
+      )
+      expect(body).toBe('version two\n')
+      writeFileSync(join(watchWorkspace, 'public/extra.html'), 'extra\n')
+      await waitFor(async () => (await httpGet(`http://${remoteIp}:${port}/extra.html`, 2_000)).status === 200, {timeoutMs: 20_000, description: 'the added page'})
+      rmSync(join(watchWorkspace, 'public/extra.html'))
+      await waitFor(async () => (await httpGet(`http://${remoteIp}:${port}/extra.html`, 2_000)).status === 404, {timeoutMs: 20_000, description: 'the deleted page gone'})
+      // Plain lines off a terminal: each sync said what it did.
+      expect(output).toMatch(/web: sync done in \d+ ms \(1 file\)/)
+      expect(output).toMatch(/web: sync done in \d+ ms \(1 deleted\)/)
+    } finally {
+      child.kill('SIGTERM')
+    }
+    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000))])
+    expect(code, output).toBe(0)
+    expect(output).toMatch(/the stack keeps running \(project wremote\)/)
+  }, 240_000)
 })
