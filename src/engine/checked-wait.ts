@@ -39,6 +39,13 @@ export function nextEngineCheck(everyMs: number | undefined, startedAt: number |
   return anchor + k * everyMs
 }
 
+/** When the oldest exec still running began, ignoring those begun before `since` (an exec_die missed). */
+function oldestRunning(running: ReadonlyMap<string, number>, since: number): number | undefined {
+  let oldest: number | undefined
+  for (const began of running.values()) if (began >= since && (oldest === undefined || began < oldest)) oldest = began
+  return oldest
+}
+
 /** The next gap of a back-off: `first`, then each one `factor` times the last, capped. */
 export function nextGap(previous: number | undefined, backoff: {firstMs: number; factor: number; maxMs: number}): number {
   return previous === undefined ? backoff.firstMs : Math.min(backoff.maxMs, Math.round(previous * backoff.factor))
@@ -58,10 +65,22 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
   let healthy = false
   let stateChanged = true
   let wake: (() => void) | undefined
+  // Execs running in the container (exec_start seen, exec_die not yet), by id: when. The engine's
+  // healthcheck runs are among them; on a busy machine one can take over a second, and its
+  // verdict is then on the way: tta does not run the same check beside it.
+  const execsRunning = new Map<string, number>()
+  // An exec just ended while tta awaited the engine's verdict: its success or failure.
+  let execEnded: {at: number; ok: boolean} | undefined
   const unsubscribe = options.events?.on(containerId, (event) => {
     if (event.action === 'health_status: healthy') healthy = true
     else if (event.action === 'die' || event.action === 'start' || event.action === 'restart' || event.action === 'oom') stateChanged = true
-    else return
+    else if (event.action.startsWith('exec_start') && event.execId) {
+      execsRunning.set(event.execId, Date.now())
+      return
+    } else if (event.action === 'exec_die' && event.execId) {
+      if (!execsRunning.delete(event.execId)) return
+      execEnded = {at: Date.now(), ok: event.exitCode === 0}
+    } else return
     wake?.()
   })
   // Deferred to the engine's own check because nothing needed the verdict: looked at again whenever that may change.
@@ -90,6 +109,8 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
     let running = false
     let lastState = 'created'
     let lastEngineCheckEnd: number | undefined
+    // tta is waiting for the engine's own run of the check instead of running it (nextExec is then a deadline for that verdict).
+    let awaitingEngine = false
     // How long the engine's last check ran: its verdict comes that much after the check is due.
     let lastEngineCheckMs = 0
     // How far ahead the engine's next check may be for tta to await it rather than run the check.
@@ -138,13 +159,32 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
               const engineDue = options.events?.following ? nextEngineCheck(readiness.engineEveryMs, options.startedAt, Date.now(), lastEngineCheckEnd) : undefined
               const engineSoon = engineDue !== undefined && engineDue - Date.now() <= awaitEngineWithinMs
               deferred = engineDue !== undefined && !engineSoon && options.verdict?.neededNow() === false
-              nextExec = engineDue !== undefined && (engineSoon || deferred) ? engineDue + lastEngineCheckMs + ENGINE_VERDICT_GRACE_MS : Date.now()
+              awaitingEngine = engineDue !== undefined && (engineSoon || deferred)
+              nextExec = awaitingEngine && engineDue !== undefined ? engineDue + lastEngineCheckMs + ENGINE_VERDICT_GRACE_MS : Date.now()
+              execEnded = undefined
             }
           }
           probeGap = nextGap(probeGap, PROBE_BACKOFF)
           nextProbe = Date.now() + probeGap
         }
+        if (awaitingEngine && readiness.kind === 'healthcheck' && execEnded) {
+          // The engine's run ended: a pass is followed by its healthy event at once; after a
+          // failure (it began before the service answered) its next run is awaited, as Compose would.
+          const ended = execEnded
+          execEnded = undefined
+          if (ended.ok) nextExec = Math.max(nextExec, ended.at + ENGINE_VERDICT_GRACE_MS)
+          else {
+            const next = nextEngineCheck(readiness.engineEveryMs, options.startedAt, ended.at, ended.at)
+            nextExec = next !== undefined && next - ended.at <= awaitEngineWithinMs ? next + lastEngineCheckMs + ENGINE_VERDICT_GRACE_MS : Date.now()
+          }
+        }
+        const engineRunStarted = awaitingEngine ? oldestRunning(execsRunning, Date.now() - (readiness.kind === 'healthcheck' ? readiness.timeoutMs : 0)) : undefined
+        if (engineRunStarted !== undefined && readiness.kind === 'healthcheck' && Date.now() >= nextExec) {
+          // Due, but the engine's run of the check is still going: its verdict, not a second run.
+          nextExec = Math.max(nextExec, engineRunStarted + readiness.timeoutMs + ENGINE_VERDICT_GRACE_MS)
+        }
         if (readiness.kind === 'healthcheck' && Date.now() >= Math.min(nextExec, nextFallback)) {
+          awaitingEngine = false
           if (readiness.probe) {
             fallbackGap = nextGap(fallbackGap, FALLBACK_EXEC)
             nextFallback = Date.now() + fallbackGap
@@ -190,7 +230,7 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
           reject(new AbortedError())
         }
         wake = done
-        if (healthy || stateChanged || (deferred && options.verdict?.neededNow())) done()
+        if (healthy || stateChanged || (awaitingEngine && execEnded) || (deferred && options.verdict?.neededNow())) done()
         options.signal?.addEventListener('abort', onAbort, {once: true})
       })
     }

@@ -10,6 +10,8 @@ export interface ContainerEvent {
   /** die, start, restart, oom, kill, health_status: healthy|unhealthy|starting, ... */
   action: string
   exitCode?: number
+  /** exec_start / exec_die: which exec (the engine's healthcheck runs are execs too). */
+  execId?: string
 }
 
 type Listener = (event: ContainerEvent) => void
@@ -94,7 +96,8 @@ function eventFrom(raw: RawEvent): ContainerEvent | undefined {
   const action = raw.Action ?? raw.status
   if (!id || !action) return undefined
   const code = raw.Actor?.Attributes?.exitCode
-  return {id, action, exitCode: code === undefined ? undefined : Number(code)}
+  const execId = raw.Actor?.Attributes?.execID
+  return {id, action, exitCode: code === undefined ? undefined : Number(code), ...(execId ? {execId} : {})}
 }
 
 /** One event line as a ContainerEvent; undefined for anything else. */

@@ -299,6 +299,62 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     close()
   })
 
+  /** Feeds an exec event as the engine sends it for its healthcheck runs. */
+  const emitExec = (events: ContainerEvents, id: string, action: 'exec_start: /bin/sh -c check' | 'exec_die', execId: string, exitCode?: number): void =>
+    events.feed(`${JSON.stringify({Type: 'container', Action: action, Actor: {ID: id, Attributes: {execID: execId, ...(exitCode === undefined ? {} : {exitCode: String(exitCode)})}}})}\n`)
+
+  it('the engine\'s run of the check is slow (a busy machine): tta waits for its verdict past the grace, no second run', async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const {container, counts} = fakeContainer('e6', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    // Due ~100 ms after the wait begins; it runs 1.5 s, far past due + the grace.
+    setTimeout(() => emitExec(events, 'e6', 'exec_start: /bin/sh -c check', 'hc1'), 100)
+    setTimeout(() => {
+      emitExec(events, 'e6', 'exec_die', 'hc1', 0)
+      emitEvent(events, 'e6', 'health_status: healthy')
+    }, 1_600)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(counts.execs).toBe(0)
+    close()
+  })
+
+  it('the engine\'s run fails (it began before the service answered): its next run is awaited, as Compose would, no exec', async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const {container, counts} = fakeContainer('e7', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    setTimeout(() => emitExec(events, 'e7', 'exec_start: /bin/sh -c check', 'hc1'), 100)
+    setTimeout(() => emitExec(events, 'e7', 'exec_die', 'hc1', 1), 700)
+    // The next run, a start_interval after the failed one ended.
+    setTimeout(() => emitExec(events, 'e7', 'exec_start: /bin/sh -c check', 'hc2'), 1_700)
+    setTimeout(() => {
+      emitExec(events, 'e7', 'exec_die', 'hc2', 0)
+      emitEvent(events, 'e7', 'health_status: healthy')
+    }, 1_900)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const t0 = Date.now()
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(counts.execs).toBe(0)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_850)
+    close()
+  })
+
+  it('an exec_die never comes (a missed event): tta runs the check itself once the run has outlived the check\'s timeout', async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const {container, counts} = fakeContainer('e8', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    setTimeout(() => emitExec(events, 'e8', 'exec_start: /bin/sh -c check', 'hc1'), 100)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 800, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const t0 = Date.now()
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(counts.execs).toBe(1)
+    expect(Date.now() - t0).toBeLessThan(2_500)
+    close()
+  })
+
   it('an engine that checks every 2 s, next in 900 ms: tta confirms at once', async () => {
     const {port, close} = await open()
     const events = new ContainerEvents()
