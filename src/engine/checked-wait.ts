@@ -65,20 +65,30 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
   let healthy = false
   let stateChanged = true
   let wake: (() => void) | undefined
-  // Execs running in the container (exec_start seen, exec_die not yet), by id: when. The engine's
-  // healthcheck runs are among them; on a busy machine one can take over a second, and its
+  // Runs of the healthcheck under way in the container (exec_start seen, exec_die not yet), by
+  // exec id: when each began. On a busy machine the engine's run can take over a second, and its
   // verdict is then on the way: tta does not run the same check beside it.
   const execsRunning = new Map<string, number>()
-  // An exec just ended while tta awaited the engine's verdict: its success or failure.
+  // The engine names the command in exec_start: only runs of this check count, not someone's `docker exec`.
+  const checkStarts = readiness.kind === 'healthcheck' ? `exec_start: ${healthcheckCommand(readiness.test).join(' ')}` : undefined
+  // tta's own runs of the check: their events say nothing about the engine's schedule.
+  const ownExecs = new Set<string>()
+  // The engine's last run of the check ended: when, how long it ran, and whether it passed. Fresher
+  // than inspect's health log, which tta reads only now and then.
+  let engineRunEnded: {at: number; tookMs: number; ok: boolean} | undefined
+  // An engine run ended while tta awaited its verdict, not yet acted on.
   let execEnded: {at: number; ok: boolean} | undefined
   const unsubscribe = options.events?.on(containerId, (event) => {
     if (event.action === 'health_status: healthy') healthy = true
     else if (event.action === 'die' || event.action === 'start' || event.action === 'restart' || event.action === 'oom') stateChanged = true
-    else if (event.action.startsWith('exec_start') && event.execId) {
+    else if (event.action === checkStarts && event.execId && !ownExecs.has(event.execId)) {
       execsRunning.set(event.execId, Date.now())
       return
     } else if (event.action === 'exec_die' && event.execId) {
-      if (!execsRunning.delete(event.execId)) return
+      const began = execsRunning.get(event.execId)
+      if (began === undefined) return
+      execsRunning.delete(event.execId)
+      engineRunEnded = {at: Date.now(), tookMs: Date.now() - began, ok: event.exitCode === 0}
       execEnded = {at: Date.now(), ok: event.exitCode === 0}
     } else return
     wake?.()
@@ -138,6 +148,10 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
           if (took >= 0) lastEngineCheckMs = Math.min(took, readiness.kind === 'healthcheck' ? readiness.timeoutMs : took)
         }
       }
+      if (engineRunEnded && (lastEngineCheckEnd === undefined || engineRunEnded.at > lastEngineCheckEnd)) {
+        lastEngineCheckEnd = engineRunEnded.at
+        lastEngineCheckMs = engineRunEnded.tookMs
+      }
       // A verdict put off to the engine's check and now waited on: tta runs the check at once.
       if (deferred && options.verdict?.neededNow()) {
         deferred = false
@@ -180,8 +194,9 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
         }
         const engineRunStarted = awaitingEngine ? oldestRunning(execsRunning, Date.now() - (readiness.kind === 'healthcheck' ? readiness.timeoutMs : 0)) : undefined
         if (engineRunStarted !== undefined && readiness.kind === 'healthcheck' && Date.now() >= nextExec) {
-          // Due, but the engine's run of the check is still going: its verdict, not a second run.
-          nextExec = Math.max(nextExec, engineRunStarted + readiness.timeoutMs + ENGINE_VERDICT_GRACE_MS)
+          // Due, but the engine's run of the check is still going: its verdict, not a second run
+          // (unless the deadline comes first: then tta's own run still gets its chance).
+          nextExec = Math.max(nextExec, Math.min(engineRunStarted + readiness.timeoutMs + ENGINE_VERDICT_GRACE_MS, options.deadline - readiness.timeoutMs))
         }
         if (readiness.kind === 'healthcheck' && Date.now() >= Math.min(nextExec, nextFallback)) {
           awaitingEngine = false
@@ -190,7 +205,7 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
             nextFallback = Date.now() + fallbackGap
           }
           const left = options.deadline - Date.now()
-          const result = await execIn(engine, containerId, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left))).catch((error: unknown) => {
+          const result = await execIn(engine, containerId, healthcheckCommand(readiness.test), Math.max(200, Math.min(readiness.timeoutMs, left)), (id) => ownExecs.add(id)).catch((error: unknown) => {
             // 409: it stopped or began restarting since the last look; 404 "no such exec": it
             // restarted between the exec's create and start. The next look says which.
             const status = (error as {statusCode?: number}).statusCode

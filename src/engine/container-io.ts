@@ -43,8 +43,9 @@ export interface ExecOutput {
 }
 
 /** Runs a command in a running container and collects its output, bounded by `timeoutMs` (then stopped waiting for, exitCode null). */
-export async function execCollect(engine: Pick<EnginePort, 'exec'>, containerId: string, spec: ExecSpec, timeoutMs: number): Promise<ExecOutput> {
+export async function execCollect(engine: Pick<EnginePort, 'exec'>, containerId: string, spec: ExecSpec, timeoutMs: number, onCreated?: (execId: string) => void): Promise<ExecOutput> {
   const execId = await engine.exec.create(containerId, spec)
+  onCreated?.(execId)
   const stream = await engine.exec.start(execId, {stdin: false})
   const chunks: Buffer[] = []
   stream.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -67,8 +68,8 @@ export async function execCollect(engine: Pick<EnginePort, 'exec'>, containerId:
 }
 
 /** Runs a command in a running container and waits for it, bounded by `timeoutMs`; stdout and stderr as one text. */
-export async function execIn(engine: Pick<EnginePort, 'exec'>, containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
-  const result = await execCollect(engine, containerId, {Cmd: cmd}, timeoutMs)
+export async function execIn(engine: Pick<EnginePort, 'exec'>, containerId: string, cmd: string[], timeoutMs: number, onCreated?: (execId: string) => void): Promise<ExecResult> {
+  const result = await execCollect(engine, containerId, {Cmd: cmd}, timeoutMs, onCreated)
   return {exitCode: result.exitCode, output: result.stdout + result.stderr, timedOut: result.timedOut}
 }
 

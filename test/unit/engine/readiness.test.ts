@@ -315,7 +315,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
       emitEvent(events, 'e6', 'health_status: healthy')
     }, 1_600)
     const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
-    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 10_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(0)
     close()
   })
@@ -335,9 +335,67 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     }, 1_900)
     const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
     const t0 = Date.now()
-    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 10_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(0)
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1_850)
+    close()
+  })
+
+  it('the engine\'s last run ended moments ago (its exec_die, before inspect shows it): its next run is expected a start_interval after that one, not on the stale schedule', async () => {
+    let answering = false
+    const server = createServer((_, res) => {
+      res.statusCode = answering ? 200 : 503
+      res.end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as AddressInfo).port
+    const events = new ContainerEvents()
+    events.following = true
+    // Inspect's health log still shows the run before: by it the next run is due at ~600 ms.
+    const t0 = Date.now()
+    const stale = new Date(t0 - 1_400)
+    const {container, counts} = fakeContainer('e11', () => ({Status: 'running', ExitCode: 0, Health: {Status: 'starting', Log: [{Start: new Date(stale.getTime() - 50).toISOString(), End: stale.toISOString(), ExitCode: 1, Output: 'refused'}]}}), () => 0)
+    // A run from 50 to 300 ms fails; the service answers from 400 ms; the next run, a second after
+    // the failed one ended, passes.
+    setTimeout(() => emitExec(events, 'e11', 'exec_start: /bin/sh -c check', 'hc1'), 50)
+    setTimeout(() => emitExec(events, 'e11', 'exec_die', 'hc1', 1), 300)
+    setTimeout(() => (answering = true), 400)
+    setTimeout(() => emitExec(events, 'e11', 'exec_start: /bin/sh -c check', 'hc2'), 1_300)
+    setTimeout(() => {
+      emitExec(events, 'e11', 'exec_die', 'hc2', 0)
+      emitEvent(events, 'e11', 'health_status: healthy')
+    }, 1_500)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: t0 + 10_000, events, restartsBefore: 0, startedAt: t0 - 5_000})).toBe('healthcheck')
+    expect(counts.execs).toBe(0)
+    server.close()
+  })
+
+  it('someone\'s `docker exec` of another command is no reason to wait: tta runs the check shortly after the engine\'s verdict was due', async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const {container, counts} = fakeContainer('e9', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    setTimeout(() => events.feed(`${JSON.stringify({Type: 'container', Action: 'exec_start: bash', Actor: {ID: 'e9', Attributes: {execID: 'user1'}}})}\n`), 100)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const t0 = Date.now()
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(counts.execs).toBe(1)
+    expect(Date.now() - t0).toBeLessThan(1_500)
+    close()
+  })
+
+  it('close to the deadline tta runs the check itself, though the engine\'s run is under way: its own run must still fit', async () => {
+    const {port, close} = await open()
+    const events = new ContainerEvents()
+    events.following = true
+    const {container, counts} = fakeContainer('e10', () => ({Status: 'running', ExitCode: 0}), () => 0)
+    setTimeout(() => emitExec(events, 'e10', 'exec_start: /bin/sh -c check', 'hc1'), 100)
+    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 2_000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const t0 = Date.now()
+    expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 2_800, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
+    expect(counts.execs).toBe(1)
+    expect(Date.now() - t0).toBeLessThan(1_500)
     close()
   })
 
