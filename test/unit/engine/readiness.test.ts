@@ -260,6 +260,8 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     return {port: (server.address() as AddressInfo).port, close: () => server.close()}
   }
   const api = svc('api')
+  /** A healthcheck the engine runs every second while starting (start_interval), gated by an HTTP probe at `port`. */
+  const checkedEverySecond = (port: number, timeoutMs = 5000) => ({kind: 'healthcheck' as const, test: shell('check'), timeoutMs, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}})
 
   it(`the probe passes ${AWAIT_ENGINE_CHECK_MS - 100} ms before the engine's check: its healthy event is awaited, no exec`, async () => {
     const {port, close} = await open()
@@ -268,7 +270,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     const startedAt = Date.now() - (1000 - (AWAIT_ENGINE_CHECK_MS - 100))
     const {container, counts} = fakeContainer('e1', () => ({Status: 'running', ExitCode: 0}), () => 0)
     setTimeout(() => emitEvent(events, 'e1', 'health_status: healthy'), AWAIT_ENGINE_CHECK_MS - 50)
-    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const readiness = checkedEverySecond(port)
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt})).toBe('healthcheck')
     expect(counts.execs).toBe(0)
     close()
@@ -279,7 +281,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     const events = new ContainerEvents()
     events.following = true
     const {container, counts} = fakeContainer('e2', () => ({Status: 'running', ExitCode: 0}), () => 0)
-    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const readiness = checkedEverySecond(port)
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(1)
     close()
@@ -314,7 +316,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
       emitExec(events, 'e6', 'exec_die', 'hc1', 0)
       emitEvent(events, 'e6', 'health_status: healthy')
     }, 1_600)
-    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const readiness = checkedEverySecond(port)
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 10_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(0)
     close()
@@ -333,7 +335,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
       emitExec(events, 'e7', 'exec_die', 'hc2', 0)
       emitEvent(events, 'e7', 'health_status: healthy')
     }, 1_900)
-    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const readiness = checkedEverySecond(port)
     const t0 = Date.now()
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 10_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(0)
@@ -365,7 +367,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
       emitExec(events, 'e11', 'exec_die', 'hc2', 0)
       emitEvent(events, 'e11', 'health_status: healthy')
     }, 1_500)
-    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const readiness = checkedEverySecond(port)
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: t0 + 10_000, events, restartsBefore: 0, startedAt: t0 - 5_000})).toBe('healthcheck')
     expect(counts.execs).toBe(0)
     server.close()
@@ -377,7 +379,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     events.following = true
     const {container, counts} = fakeContainer('e9', () => ({Status: 'running', ExitCode: 0}), () => 0)
     setTimeout(() => events.feed(`${JSON.stringify({Type: 'container', Action: 'exec_start: bash', Actor: {ID: 'e9', Attributes: {execID: 'user1'}}})}\n`), 100)
-    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 5000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const readiness = checkedEverySecond(port)
     const t0 = Date.now()
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(1)
@@ -391,7 +393,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     events.following = true
     const {container, counts} = fakeContainer('e10', () => ({Status: 'running', ExitCode: 0}), () => 0)
     setTimeout(() => emitExec(events, 'e10', 'exec_start: /bin/sh -c check', 'hc1'), 100)
-    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 2_000, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const readiness = checkedEverySecond(port, 2_000)
     const t0 = Date.now()
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 2_800, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(1)
@@ -405,7 +407,7 @@ describe('the engine\'s own checks: awaited when due within moments, instead of 
     events.following = true
     const {container, counts} = fakeContainer('e8', () => ({Status: 'running', ExitCode: 0}), () => 0)
     setTimeout(() => emitExec(events, 'e8', 'exec_start: /bin/sh -c check', 'hc1'), 100)
-    const readiness = {kind: 'healthcheck' as const, test: shell('check'), timeoutMs: 800, engineEveryMs: 1000, probe: {type: 'http' as const, host: '127.0.0.1', port, path: '/', timeoutMs: 500}}
+    const readiness = checkedEverySecond(port, 800)
     const t0 = Date.now()
     expect(await waitReady(container.engine, container.id, api, readiness, {deadline: Date.now() + 5_000, events, restartsBefore: 0, startedAt: Date.now() - 900})).toBe('healthcheck')
     expect(counts.execs).toBe(1)
