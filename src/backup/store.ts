@@ -27,8 +27,8 @@ export interface FileSink {
   stream: WriteStream
   /** Renames the finished file to its final name (after the stream has finished). */
   commit(): void
-  /** Deletes the partial file. */
-  discard(): void
+  /** Deletes the partial file, once its stream has closed. */
+  discard(): Promise<void>
 }
 
 interface LockInfo {
@@ -65,8 +65,14 @@ export class PendingBackup {
       commit: () => {
         renameSync(partial, final)
       },
-      discard: () => {
-        stream.destroy()
+      discard: async () => {
+        // An open still under way creates the file after a destroy: wait until the stream has
+        // closed, or the file would appear after the removal (and in a directory being removed).
+        if (!stream.closed) {
+          const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()))
+          stream.destroy()
+          await closed
+        }
         rmSync(partial, {force: true})
       },
     }

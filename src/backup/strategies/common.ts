@@ -36,12 +36,12 @@ export async function captureToFile(
   } catch (error) {
     head.destroy()
     await writing.catch(() => undefined)
-    sink.discard()
+    await sink.discard()
     throw error
   }
   const problem = result.exitCode !== 0 ? `${what} failed (exit ${result.exitCode ?? '?'}): ${lastLines(result.stderr) || 'no error output'}` : options.validate?.()
   if (problem) {
-    sink.discard()
+    await sink.discard()
     throw new StrategyError(problem)
   }
   sink.commit()

@@ -104,6 +104,17 @@ describe('BackupStore', () => {
     expect(store.get('latest', 'tta').manifest.services.postgres?.files[0]?.database).toBe('tta')
   })
 
+  it('a sink discarded before its file has even opened leaves no file behind, then or later (the directory can go)', async () => {
+    const store = new BackupStore(root())
+    const pending = store.begin(new Date(Date.UTC(2026, 10, 21, 13)))
+    // The open is still under way: a destroy alone lets it create the file after the removal.
+    await pending.sink('files.tar').discard()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(readdirSync(pending.dir)).toEqual(['.tta-backup.lock'])
+    pending.abandon()
+    expect(existsSync(pending.dir)).toBe(false)
+  })
+
   it('gives a second backup in the same second its own id', () => {
     const store = new BackupStore(root())
     const at = new Date(Date.UTC(2026, 10, 21, 12))
