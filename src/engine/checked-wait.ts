@@ -76,8 +76,8 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
   // The engine's last run of the check ended: when, how long it ran, and whether it passed. Fresher
   // than inspect's health log, which tta reads only now and then.
   let engineRunEnded: {at: number; tookMs: number; ok: boolean} | undefined
-  // An engine run ended while tta awaited its verdict, not yet acted on.
-  let execEnded: {at: number; ok: boolean} | undefined
+  // That end is news: not yet acted on while awaiting the engine's verdict.
+  let runEndNews = false
   const unsubscribe = options.events?.on(containerId, (event) => {
     if (event.action === 'health_status: healthy') healthy = true
     else if (event.action === 'die' || event.action === 'start' || event.action === 'restart' || event.action === 'oom') stateChanged = true
@@ -89,7 +89,7 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
       if (began === undefined) return
       execsRunning.delete(event.execId)
       engineRunEnded = {at: Date.now(), tookMs: Date.now() - began, ok: event.exitCode === 0}
-      execEnded = {at: Date.now(), ok: event.exitCode === 0}
+      runEndNews = true
     } else return
     wake?.()
   })
@@ -175,17 +175,17 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
               deferred = engineDue !== undefined && !engineSoon && options.verdict?.neededNow() === false
               awaitingEngine = engineDue !== undefined && (engineSoon || deferred)
               nextExec = awaitingEngine && engineDue !== undefined ? engineDue + lastEngineCheckMs + ENGINE_VERDICT_GRACE_MS : Date.now()
-              execEnded = undefined
+              runEndNews = false
             }
           }
           probeGap = nextGap(probeGap, PROBE_BACKOFF)
           nextProbe = Date.now() + probeGap
         }
-        if (awaitingEngine && readiness.kind === 'healthcheck' && execEnded) {
+        if (awaitingEngine && readiness.kind === 'healthcheck' && runEndNews && engineRunEnded) {
           // The engine's run ended: a pass is followed by its healthy event at once; after a
           // failure (it began before the service answered) its next run is awaited, as Compose would.
-          const ended = execEnded
-          execEnded = undefined
+          const ended = engineRunEnded
+          runEndNews = false
           if (ended.ok) nextExec = Math.max(nextExec, ended.at + ENGINE_VERDICT_GRACE_MS)
           else {
             const next = nextEngineCheck(readiness.engineEveryMs, options.startedAt, ended.at, ended.at)
@@ -245,7 +245,7 @@ export async function waitChecked(engine: Pick<EnginePort, 'containers' | 'exec'
           reject(new AbortedError())
         }
         wake = done
-        if (healthy || stateChanged || (awaitingEngine && execEnded) || (deferred && options.verdict?.neededNow())) done()
+        if (healthy || stateChanged || (awaitingEngine && runEndNews) || (deferred && options.verdict?.neededNow())) done()
         options.signal?.addEventListener('abort', onAbort, {once: true})
       })
     }
